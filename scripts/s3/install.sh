@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the minimal Debian packages needed for a local, single-node Ceph
+# radosgw (S3-compatible) test server: a monitor, one memstore OSD, radosgw.
+# Idempotent: exits quickly when everything is already there.
+set -euo pipefail
+
+PACKAGES=(ceph-mon ceph-osd radosgw)
+BINARIES=(ceph-mon ceph-osd radosgw radosgw-admin ceph-authtool monmaptool ceph)
+
+missing=0
+for b in "${BINARIES[@]}"; do
+  command -v "$b" >/dev/null 2>&1 || { missing=1; break; }
+done
+if [ "$missing" = 0 ]; then
+  echo "install.sh: ceph radosgw already installed ($(ceph-mon --version 2>/dev/null | awk '{print $3}'))"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "install.sh: must run as root (or have sudo)" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+start=$(date +%s)
+echo "install.sh: installing ${PACKAGES[*]} ..."
+$SUDO apt-get update -qq
+# policy-rc.d: never let package scripts try to start services (no systemd in CI/containers).
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+for b in "${BINARIES[@]}"; do
+  command -v "$b" >/dev/null 2>&1 || { echo "install.sh: $b still missing after install" >&2; exit 1; }
+done
+echo "install.sh: done in $(( $(date +%s) - start ))s"
