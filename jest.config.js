@@ -1,11 +1,16 @@
-/** Jest runs in native ESM mode (NestJS 12 is ESM-only): see the "test" script for --experimental-vm-modules. */
+/**
+ * Jest runs in native ESM mode (NestJS 12 is ESM-only): `npm test` passes --experimental-vm-modules.
+ * *.spec.ts are pure units; *.int-spec.ts run against real Postgres, Redis, S3 (radosgw) and HTTP servers.
+ */
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {
-    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { ignoreCodes: ['TS151001'] } }],
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { ignoreCodes: ['TS151001', 'TS151002'] } }],
   },
-  testMatch: ['<rootDir>/apps/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts', '<rootDir>/apps/**/*.int-spec.ts', '<rootDir>/libs/**/*.int-spec.ts', '<rootDir>/test/**/*.int-spec.ts'],
-  testTimeout: 60000,
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test'],
+  testMatch: ['**/*.spec.ts', '**/*.int-spec.ts'],
+  globalSetup: '<rootDir>/test/support/global-setup.mjs',
+  testTimeout: 120000,
 };

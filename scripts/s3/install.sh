@@ -4,8 +4,8 @@
 # Idempotent: exits quickly when everything is already there.
 set -euo pipefail
 
-PACKAGES=(ceph-mon ceph-osd radosgw)
-BINARIES=(ceph-mon ceph-osd radosgw radosgw-admin ceph-authtool monmaptool ceph)
+PACKAGES=(ceph-mon ceph-osd radosgw curl)
+BINARIES=(ceph-mon ceph-osd radosgw radosgw-admin ceph-authtool monmaptool ceph curl)
 
 missing=0
 for b in "${BINARIES[@]}"; do
@@ -24,9 +24,12 @@ fi
 
 start=$(date +%s)
 echo "install.sh: installing ${PACKAGES[*]} ..."
-$SUDO apt-get update -qq
-# policy-rc.d: never let package scripts try to start services (no systemd in CI/containers).
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+# Lock timeout: wait (instead of failing at once) if another apt/dpkg run holds the lock.
+APT_OPTS=(-o DPkg::Lock::Timeout=600)
+$SUDO apt-get "${APT_OPTS[@]}" update -qq
+# ceph-osd/ceph-base pull in ~60 packages (lvm2, sudo, python3-ceph, ...); recommends are not needed.
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" install -y -qq --no-install-recommends \
+  "${PACKAGES[@]}" >/dev/null
 for b in "${BINARIES[@]}"; do
   command -v "$b" >/dev/null 2>&1 || { echo "install.sh: $b still missing after install" >&2; exit 1; }
 done

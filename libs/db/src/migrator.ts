@@ -86,12 +86,18 @@ const noFilters = { externalTables: [], externalEnums: [] };
 async function withEngine<T>(databaseUrl: string, fn: (engine: SchemaEngine, schema: string) => Promise<T>): Promise<T> {
   const mod = await loadEngineModule();
   const schema = await readFile(SCHEMA_PATH, 'utf8');
-  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString: databaseUrl }));
-  const engine = await mod.SchemaEngine.new({ datamodels: [[SCHEMA_PATH, schema]] }, () => undefined, adapter);
+  // Our own pool, so that it is closed when we are done (the engine does not close what it opens).
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg(pool));
   try {
-    return await fn(engine, schema);
+    const engine = await mod.SchemaEngine.new({ datamodels: [[SCHEMA_PATH, schema]] }, () => undefined, adapter);
+    try {
+      return await fn(engine, schema);
+    } finally {
+      engine.free();
+    }
   } finally {
-    engine.free();
+    await pool.end();
   }
 }
 
@@ -133,20 +139,6 @@ export async function migrateDeploy(databaseUrl: string): Promise<string[]> {
     await lock.query('SELECT pg_advisory_unlock(72707370)').catch(() => undefined);
     await lock.end();
   }
-}
-
-/** SQL that would bring the database at `databaseUrl` to schema.prisma; empty when they match. */
-export async function diffDatabaseToSchema(databaseUrl: string): Promise<string> {
-  return withEngine(databaseUrl, async (engine, schema) => {
-    const out = await engine.diff({
-      from: { tag: 'schemaDatasource', files: [{ path: SCHEMA_PATH, content: schema }], configDir: PRISMA_DIR },
-      to: { tag: 'schemaDatamodel', files: [{ path: SCHEMA_PATH, content: schema }] },
-      script: true,
-      exitCode: null,
-      filters: noFilters,
-    });
-    return (out.stdout ?? '').trim();
-  });
 }
 
 /** SQL creating schema.prisma from nothing: used to write a first migration. */

@@ -20,6 +20,7 @@ CREATE TABLE "jobs" (
     "options" JSONB NOT NULL DEFAULT '{}',
     "callback_url" TEXT,
     "metadata" JSONB,
+    "run_no" INTEGER NOT NULL DEFAULT 0,
     "attempt_count" INTEGER NOT NULL DEFAULT 0,
     "current_attempt_id" BIGINT,
     "error_code" TEXT,
@@ -106,4 +107,3 @@ ALTER TABLE "job_attempts" ADD CONSTRAINT "job_attempts_job_id_fkey" FOREIGN KEY
 
 -- AddForeignKey
 ALTER TABLE "job_outputs" ADD CONSTRAINT "job_outputs_job_id_fkey" FOREIGN KEY ("job_id") REFERENCES "jobs"("id") ON DELETE CASCADE ON UPDATE CASCADE;
-

@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { createLogger, type AppConfig } from '../../../libs/config/src/index.js';
+import { ObjectStorage } from '../../../libs/storage/src/index.js';
+import { ApiModule } from './api.module.js';
+import { ApiExceptionFilter, toErrorBody } from './errors/api-exception.filter.js';
+
+/** Builds the HTTP app (used by main.ts and by the tests). */
+export async function createApiApp(config: AppConfig): Promise<NestExpressApplication> {
+  const logger = createLogger('api', config.logLevel);
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config), { bodyParser: false, logger: ['error', 'warn'] });
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: config.http.maxBodyBytes, type: ['application/json', 'application/*+json'] }));
+  // Body-parser errors happen before Nest's routing: answer them in the same error shape.
+  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const { status, body } = toErrorBody(err, logger);
+    res.status(status).json(body);
+  });
+  app.useGlobalFilters(new ApiExceptionFilter(logger));
+  app.enableShutdownHooks();
+  await app.get(ObjectStorage).ensureBucket();
+  return app;
+}

@@ -1,0 +1,18 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { ConfigModule, type AppConfig } from '../../../libs/config/src/index.js';
+import { DbModule } from '../../../libs/db/src/index.js';
+import { QueueModule } from '../../../libs/queue/src/index.js';
+import { JobsModule } from './jobs/jobs.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
+import { HealthController } from './health.controller.js';
+
+@Module({})
+export class ApiModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, JobsModule, WebhooksModule],
+      controllers: [HealthController],
+    };
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Holds one provider slot per BullMQ job, from submit until the result arrives (webhook or poll): the queue's
+ * global concurrency (PROVIDER_MAX_IN_FLIGHT) is therefore the number of requests in flight at the provider
+ * across every worker process. When a slot frees, BullMQ hands the next waiting job out at once.
+ */
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { APP_CONFIG, createLogger, type AppConfig } from '../../../../libs/config/src/index.js';
+import { JobErrorCode, JobName, type SubmitToProviderPayload } from '../../../../libs/contracts/src/index.js';
+import { JobRepository, type Job as JobRow, type JobAttempt } from '../../../../libs/db/src/index.js';
+import { ResultReconciler } from '../../../../libs/pipeline/src/index.js';
+import { ModelslabClient, PermanentProviderError, RetryableProviderError } from '../../../../libs/provider/src/index.js';
+import { AttemptEvents } from '../../../../libs/queue/src/index.js';
+import { ObjectStorage } from '../../../../libs/storage/src/index.js';
+import type { JobProcessor } from './job-processor.js';
+
+const log = createLogger('worker.submit');
+
+const RESOLVED = new Set(['succeeded', 'failed', 'abandoned']);
+const AT_PROVIDER = ['queued', 'submitting', 'processing'] as const;
+
+/** Which job error a retryable failure becomes once the retries are spent. */
+function exhaustedCode(err: RetryableProviderError): string {
+  return err.code === 'provider_result_timeout' ? JobErrorCode.ProviderResultTimeout : JobErrorCode.ProviderUnavailable;
+}
+
+class HandBack extends Error {}
+
+@Injectable()
+export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToProvider> {
+  readonly jobName = JobName.SubmitToProvider;
+  private shuttingDown = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly jobs: JobRepository,
+    private readonly provider: ModelslabClient,
+    private readonly reconciler: ResultReconciler,
+    private readonly events: AttemptEvents,
+    private readonly storage: ObjectStorage,
+  ) {}
+
+  concurrency(): number {
+    return this.config.provider.maxInFlight;
+  }
+
+  beginShutdown(): void {
+    this.shuttingDown = true;
+    this.events.wakeAll();
+  }
+
+  async process(job: Job<SubmitToProviderPayload>, token: string | undefined): Promise<string> {
+    const { jobId, trackId } = job.data;
+    const row = await this.jobs.findById(jobId);
+    if (!row || !(AT_PROVIDER as readonly string[]).includes(row.state)) return `skipped (${row?.state ?? 'missing'})`;
+    let attempt: JobAttempt | null = row.currentAttempt !== null ? await this.jobs.findAttempt(row.currentAttempt) : null;
+    try {
+      const resumable = row.state === 'processing' && attempt?.state === 'processing' && attempt.providerRequestId !== null;
+      if (!resumable) {
+        attempt = await this.submit(row);
+        if (!attempt) return 'skipped (no longer queued)';
+      }
+      await this.awaitResult(attempt!);
+      return 'resolved';
+    } catch (err) {
+      if (err instanceof HandBack) {
+        // Shutting down: the provider keeps working; whoever picks the job up resumes waiting for the result.
+        await job.moveToDelayed(Date.now() + 1000, token);
+        throw new DelayedError();
+      }
+      if (err instanceof RetryableProviderError) {
+        if (attempt) await this.jobs.requeueAfterFailedAttempt(jobId, attempt.id, err.code, err.message);
+        if (err.isRateLimit) {
+          log.warn({ jobId, trackId, retryAfterMs: err.retryAfterMs }, 'provider rate limit; parked without spending an attempt');
+          await job.moveToDelayed(Date.now() + (err.retryAfterMs ?? 0), token);
+          throw new DelayedError();
+        }
+        const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        log.warn({ jobId, trackId, code: err.code, httpStatus: err.httpStatus, attemptsMade: job.attemptsMade + 1, final }, err.message);
+        if (final) {
+          await this.jobs.fail(jobId, AT_PROVIDER, exhaustedCode(err), `${err.message} (gave up after ${job.attemptsMade + 1} attempts)`);
+          throw new UnrecoverableError(err.message);
+        }
+        throw err;
+      }
+      if (err instanceof PermanentProviderError) {
+        log.warn({ jobId, trackId, code: err.code, httpStatus: err.httpStatus }, `provider refused the job: ${err.message}`);
+        await this.jobs.fail(jobId, AT_PROVIDER, err.code, err.message);
+        throw new UnrecoverableError(err.message);
+      }
+      throw err;
+    }
+  }
+
+  /** Opens an attempt and sends it; the answer (any of the three shapes) is reconciled like a webhook. */
+  private async submit(row: JobRow): Promise<JobAttempt | null> {
+    const attempt = await this.jobs.startAttempt(row.id, this.provider.name, randomBytes(24).toString('base64url'));
+    if (!attempt) return null;
+    let image: string;
+    if (row.imageUrl) {
+      image = row.imageUrl;
+    } else {
+      try {
+        image = (await this.storage.getBuffer(row.inputKey!, this.config.limits.maxImageBytes)).toString('base64');
+      } catch (err) {
+        if ((err as Error).name === 'NoSuchKey') {
+          throw new PermanentProviderError('the uploaded input image is no longer in storage', JobErrorCode.InputMissing);
+        }
+        throw err;
+      }
+    }
+    const webhook = this.config.publicBaseUrl ? `${this.config.publicBaseUrl}/webhooks/modelslab/${attempt.id}/${attempt.webhookToken}` : null;
+    log.info({ jobId: row.id, trackId: row.trackId, attemptId: attempt.id.toString(), webhook: webhook !== null }, 'submitting to provider');
+    const reply = await this.provider.submit({ image, options: row.options as Record<string, never>, webhook, trackId: attempt.id });
+    await this.reconciler.apply(attempt.id, reply.result, 'submit', reply.raw);
+    return attempt;
+  }
+
+  /**
+   * Waits until the attempt is resolved: woken by the webhook receiver, and polling the provider from
+   * `eta` on with exponential backoff as the fallback. Postgres decides what happened.
+   */
+  private async awaitResult(initial: JobAttempt): Promise<void> {
+    const deadline = initial.createdAt.getTime() + this.config.provider.resultTimeoutMs;
+    let interval = 1000;
+    let nextPoll: number | undefined;
+    for (;;) {
+      const attempt = await this.jobs.findAttempt(initial.id);
+      if (!attempt || RESOLVED.has(attempt.state)) return;
+      if (this.shuttingDown) throw new HandBack();
+      const now = Date.now();
+      if (now >= deadline) {
+        throw new RetryableProviderError(`no result from the provider within ${this.config.provider.resultTimeoutMs} ms`, 'provider_result_timeout');
+      }
+      nextPoll ??= Math.max(now, attempt.etaAt?.getTime() ?? now + interval);
+      if (now >= nextPoll && attempt.providerRequestId) {
+        const reply = await this.provider.fetchResult(attempt.providerRequestId).catch((err: unknown) => {
+          if (err instanceof RetryableProviderError && !err.isRateLimit) {
+            log.warn({ attemptId: attempt.id.toString(), code: err.code }, `poll failed: ${err.message}`);
+            return null;
+          }
+          throw err;
+        });
+        if (reply) await this.reconciler.apply(attempt.id, reply.result, 'poll', reply.raw);
+        interval = Math.min(interval * 2, this.config.provider.pollMaxIntervalMs);
+        nextPoll = Date.now() + interval;
+        continue;
+      }
+      await this.events.waitFor(attempt.id, Math.min(nextPoll, deadline) - now);
+    }
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Runs one BullMQ Worker per job name. At start-up it checks that every JobName has exactly one processor,
+ * sets the provider queue's global concurrency (the plan's in-flight limit, shared by all worker processes),
+ * and on shutdown stops taking jobs, hands waiting jobs back, and lets running steps finish.
+ */
+import { Inject, Injectable, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { APP_CONFIG, createLogger, type AppConfig } from '../../../libs/config/src/index.js';
+import { ALL_JOB_NAMES, JobName } from '../../../libs/contracts/src/index.js';
+import { QueueService, createRedis } from '../../../libs/queue/src/index.js';
+import { JOB_PROCESSORS, type JobProcessor } from './processors/job-processor.js';
+
+const log = createLogger('worker');
+
+export function checkProcessors(processors: readonly JobProcessor[]): void {
+  for (const name of ALL_JOB_NAMES) {
+    const count = processors.filter((p) => p.jobName === name).length;
+    if (count !== 1) throw new Error(`job name "${name}" has ${count} processors; exactly one is required`);
+  }
+  for (const p of processors) {
+    if (!ALL_JOB_NAMES.includes(p.jobName)) throw new Error(`processor for unknown job name "${String(p.jobName)}"`);
+  }
+}
+
+@Injectable()
+export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly workers: Worker[] = [];
+  private connection: Redis | undefined;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(JOB_PROCESSORS) private readonly processors: JobProcessor[],
+    private readonly queues: QueueService,
+  ) {
+    checkProcessors(processors);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.queues.queue(JobName.SubmitToProvider).setGlobalConcurrency(this.config.provider.maxInFlight);
+    this.connection = createRedis(this.config.redis.url, 'worker', 'workers');
+    for (const processor of this.processors) {
+      const worker = new Worker(processor.jobName, (job, token) => processor.process(job as never, token), {
+        connection: this.connection,
+        prefix: this.config.redis.prefix,
+        concurrency: processor.concurrency(),
+        lockDuration: 30_000,
+        stalledInterval: 30_000,
+        maxStalledCount: 5,
+      });
+      worker.on('error', (err) => log.error({ err, queue: processor.jobName }, 'worker error'));
+      worker.on('failed', (job, err) => {
+        if (job && job.finishedOn) log.warn({ jobId: job.data?.jobId, trackId: job.data?.trackId, queue: processor.jobName, reason: err.message }, 'step failed for good');
+      });
+      this.workers.push(worker);
+    }
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    log.info({ queues: this.processors.map((p) => `${p.jobName}x${p.concurrency()}`), providerSlots: this.config.provider.maxInFlight }, 'worker started');
+  }
+
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
+    log.info({ signal }, 'worker stopping: no new jobs; handing back jobs waiting at the provider');
+    for (const p of this.processors) p.beginShutdown?.();
+    const closing = Promise.all(this.workers.map((w) => w.close()));
+    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), this.config.shutdownGraceMs).unref());
+    if ((await Promise.race([closing, timer])) === 'timeout') {
+      log.warn('grace period over; remaining jobs will be picked up again after their lock expires');
+      await Promise.all(this.workers.map((w) => w.close(true)));
+    }
+    await this.connection?.quit().catch(() => undefined);
+  }
+}

@@ -1,0 +1,33 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { ConfigModule, type AppConfig } from '../../../libs/config/src/index.js';
+import { DbModule } from '../../../libs/db/src/index.js';
+import { PipelineModule } from '../../../libs/pipeline/src/index.js';
+import { ProviderModule } from '../../../libs/provider/src/index.js';
+import { QueueModule } from '../../../libs/queue/src/index.js';
+import { StorageModule } from '../../../libs/storage/src/index.js';
+import { JOB_PROCESSORS } from './processors/job-processor.js';
+import { StoreOutputsProcessor } from './processors/store-outputs.processor.js';
+import { SubmitToProviderProcessor } from './processors/submit-to-provider.processor.js';
+import { QueueReconciler } from './queue-reconciler.service.js';
+import { WorkerHost } from './worker-host.service.js';
+
+@Module({})
+export class WorkerModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, StorageModule, ProviderModule, PipelineModule],
+      providers: [
+        SubmitToProviderProcessor,
+        StoreOutputsProcessor,
+        {
+          provide: JOB_PROCESSORS,
+          inject: [SubmitToProviderProcessor, StoreOutputsProcessor],
+          useFactory: (...processors: unknown[]) => processors,
+        },
+        WorkerHost,
+        QueueReconciler,
+      ],
+    };
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Every environment variable maskflow reads, parsed once at start-up. `process.env` is read nowhere else.
+ * Defaults are the embedded local setup (Postgres and Redis on localhost, the bundled S3 gateway from
+ * scripts/s3/radosgw.sh, the self-hosted engine when no ModelsLab key is set).
+ */
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+export const DEV_API_KEY = 'maskflow-dev-key';
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    PORT: int(0, 65535).default(3000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgresql://postgres@127.0.0.1:5432/maskflow'),
+    MIGRATE_ON_START: bool.default(true),
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/\{[^{}]+\}/, 'must contain a Redis Cluster hash tag such as {maskflow}')
+      .default('{maskflow}'),
+    S3_ENDPOINT: httpUrl.optional().default('http://127.0.0.1:7480'),
+    S3_REGION: z.string().min(1).default('us-east-1'),
+    S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name').default('maskflow'),
+    S3_ACCESS_KEY_ID: z.string().min(1).default('maskflow-test-access'),
+    S3_SECRET_ACCESS_KEY: z.string().min(1).default('maskflow-test-secret-key-0123456789'),
+    S3_FORCE_PATH_STYLE: bool.default(true),
+    S3_CREATE_BUCKET: bool.default(true),
+    PROVIDER: z.enum(['modelslab', 'engine']).optional(),
+    MODELSLAB_API_KEY: z.string().min(1).optional(),
+    MODELSLAB_BASE_URL: httpUrl.default('https://modelslab.com'),
+    ENGINE_URL: httpUrl.default('http://127.0.0.1:7000'),
+    ENGINE_API_KEY: z.string().min(1).optional(),
+    PROVIDER_MAX_IN_FLIGHT: int(1, 1000).default(5),
+    PROVIDER_TIMEOUT_MS: int(100, 600_000).default(30_000),
+    PROVIDER_RESULT_TIMEOUT_MS: int(1000, 86_400_000).default(15 * 60_000),
+    PROVIDER_POLL_MAX_INTERVAL_MS: int(100, 600_000).default(30_000),
+    PROVIDER_MAX_ATTEMPTS: int(1, 100).default(5),
+    PROVIDER_BACKOFF_MS: int(0, 600_000).default(2000),
+    PUBLIC_BASE_URL: httpUrl.optional(),
+    API_KEYS: z.string().optional(),
+    MAX_BODY_BYTES: int(1024, 1 << 30).default(30 * 1024 * 1024),
+    MAX_IMAGE_BYTES: int(1, 1 << 30).default(20 * 1024 * 1024),
+    MAX_OUTPUT_BYTES: int(1, 1 << 30).default(50 * 1024 * 1024),
+    MAX_OUTPUTS: int(1, 100).default(4),
+    OUTPUT_DOWNLOAD_TIMEOUT_MS: int(100, 600_000).default(60_000),
+    STORE_CONCURRENCY: int(1, 256).default(4),
+    STORE_MAX_ATTEMPTS: int(1, 100).default(5),
+    PRESIGN_TTL_SECONDS: int(1, 7 * 24 * 3600).default(3600),
+    SHUTDOWN_GRACE_MS: int(0, 600_000).default(25_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.PROVIDER === 'modelslab' && !env.MODELSLAB_API_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['MODELSLAB_API_KEY'], message: 'is required when PROVIDER=modelslab' });
+    }
+    if (env.NODE_ENV === 'production' && !env.API_KEYS) {
+      ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'is required when NODE_ENV=production' });
+    }
+  });
+
+export interface AppConfig {
+  env: 'development' | 'production' | 'test';
+  logLevel: string;
+  http: { port: number; host: string; maxBodyBytes: number };
+  databaseUrl: string;
+  migrateOnStart: boolean;
+  redis: { url: string; prefix: string };
+  s3: { endpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean; createBucket: boolean; presignTtlSeconds: number };
+  provider: {
+    kind: 'modelslab' | 'engine';
+    baseUrl: string;
+    apiKey: string;
+    maxInFlight: number;
+    timeoutMs: number;
+    resultTimeoutMs: number;
+    pollMaxIntervalMs: number;
+    maxAttempts: number;
+    backoffMs: number;
+  };
+  publicBaseUrl: string | undefined;
+  apiKeys: string[];
+  usingDevApiKey: boolean;
+  limits: { maxImageBytes: number; maxOutputBytes: number; maxOutputs: number; outputDownloadTimeoutMs: number };
+  store: { concurrency: number; maxAttempts: number };
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; a bad or missing variable throws a ConfigError naming it. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): AppConfig {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const kind = e.PROVIDER ?? (e.MODELSLAB_API_KEY ? 'modelslab' : 'engine');
+  const apiKeys = (e.API_KEYS ?? DEV_API_KEY)
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  if (apiKeys.length === 0) throw new ConfigError(['API_KEYS: must list at least one key']);
+  return {
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    http: { port: e.PORT, host: e.HOST, maxBodyBytes: e.MAX_BODY_BYTES },
+    databaseUrl: e.DATABASE_URL,
+    migrateOnStart: e.MIGRATE_ON_START,
+    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
+    s3: {
+      endpoint: e.S3_ENDPOINT,
+      region: e.S3_REGION,
+      bucket: e.S3_BUCKET,
+      accessKeyId: e.S3_ACCESS_KEY_ID,
+      secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+      forcePathStyle: e.S3_FORCE_PATH_STYLE,
+      createBucket: e.S3_CREATE_BUCKET,
+      presignTtlSeconds: e.PRESIGN_TTL_SECONDS,
+    },
+    provider: {
+      kind,
+      baseUrl: (kind === 'modelslab' ? e.MODELSLAB_BASE_URL : e.ENGINE_URL).replace(/\/+$/, ''),
+      apiKey: kind === 'modelslab' ? (e.MODELSLAB_API_KEY ?? '') : (e.ENGINE_API_KEY ?? 'engine'),
+      maxInFlight: e.PROVIDER_MAX_IN_FLIGHT,
+      timeoutMs: e.PROVIDER_TIMEOUT_MS,
+      resultTimeoutMs: e.PROVIDER_RESULT_TIMEOUT_MS,
+      pollMaxIntervalMs: e.PROVIDER_POLL_MAX_INTERVAL_MS,
+      maxAttempts: e.PROVIDER_MAX_ATTEMPTS,
+      backoffMs: e.PROVIDER_BACKOFF_MS,
+    },
+    publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
+    apiKeys,
+    usingDevApiKey: e.API_KEYS === undefined,
+    limits: { maxImageBytes: e.MAX_IMAGE_BYTES, maxOutputBytes: e.MAX_OUTPUT_BYTES, maxOutputs: e.MAX_OUTPUTS, outputDownloadTimeoutMs: e.OUTPUT_DOWNLOAD_TIMEOUT_MS },
+    store: { concurrency: e.STORE_CONCURRENCY, maxAttempts: e.STORE_MAX_ATTEMPTS },
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+  };
+}

@@ -1,0 +1,5 @@
+export * from './job-names.js';
+export * from './job-states.js';
+export * from './error-codes.js';
+export * from './job-request.schema.js';
+export * from './job-response.js';

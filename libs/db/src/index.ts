@@ -1,0 +1,5 @@
+export * from './db.module.js';
+export * from './prisma.service.js';
+export * from './job.repository.js';
+export * from './migrator.js';
+export type { Job, JobAttempt, JobOutput } from './generated/client.js';

@@ -1,0 +1,290 @@
+/**
+ * All job state changes. Every transition is a conditional UPDATE (`WHERE id = $1 AND state = ANY(...)`),
+ * so duplicated webhooks, retried BullMQ jobs and a poll racing a webhook all end in one correct state.
+ */
+import { Injectable } from '@nestjs/common';
+import type { JobStateName } from '../../contracts/src/index.js';
+import { JobErrorCode } from '../../contracts/src/index.js';
+import { PrismaService } from './prisma.service.js';
+import { Prisma } from './generated/client.js';
+import type { Job, JobAttempt, JobOutput } from './generated/client.js';
+
+export type JobWithOutputs = Job & { outputs: JobOutput[] };
+
+export interface NewJob {
+  id: string;
+  tenantId: string;
+  trackId: string;
+  idempotencyKey?: string;
+  requestHash?: string;
+  imageUrl?: string;
+  inputKey?: string;
+  options: Record<string, unknown>;
+  callbackUrl?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** What a provider said about one attempt, whatever channel it came through (submit answer, poll, webhook). */
+export type ProviderResult =
+  | { kind: 'processing'; requestId: string | null; etaSeconds: number | null }
+  | { kind: 'success'; requestId: string | null; outputs: string[] }
+  | { kind: 'failed'; requestId: string | null; message: string };
+
+export type ResultOutcome = 'applied' | 'duplicate' | 'stale' | 'unknown_attempt';
+
+export interface AppliedResult {
+  outcome: ResultOutcome;
+  /** Set when this result moved the job to `storing`: the caller enqueues the store step. */
+  storeJob?: { jobId: string; trackId: string; attemptId: bigint };
+  jobId?: string;
+  attemptResolved: boolean;
+}
+
+interface ListFilter {
+  state?: JobStateName;
+  trackId?: string;
+  limit: number;
+  cursor?: { createdAt: Date; id: string };
+}
+
+@Injectable()
+export class JobRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** Inserts a job; with an idempotency key already used by this tenant, returns the existing job instead. */
+  async create(job: NewJob): Promise<{ job: JobWithOutputs; created: boolean }> {
+    try {
+      const created = await this.prisma.job.create({
+        data: {
+          id: job.id,
+          tenantId: job.tenantId,
+          trackId: job.trackId,
+          idempotencyKey: job.idempotencyKey ?? null,
+          requestHash: job.requestHash ?? null,
+          imageUrl: job.imageUrl ?? null,
+          inputKey: job.inputKey ?? null,
+          options: job.options as Prisma.InputJsonValue,
+          callbackUrl: job.callbackUrl ?? null,
+          metadata: (job.metadata ?? Prisma.DbNull) as Prisma.InputJsonValue,
+        },
+        include: { outputs: true },
+      });
+      return { job: created, created: true };
+    } catch (err) {
+      if (job.idempotencyKey && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        const existing = await this.prisma.job.findUnique({
+          where: { tenantId_idempotencyKey: { tenantId: job.tenantId, idempotencyKey: job.idempotencyKey } },
+          include: { outputs: true },
+        });
+        if (existing) return { job: existing, created: false };
+      }
+      throw err;
+    }
+  }
+
+  findByIdempotencyKey(tenantId: string, idempotencyKey: string): Promise<JobWithOutputs | null> {
+    return this.prisma.job.findUnique({ where: { tenantId_idempotencyKey: { tenantId, idempotencyKey } }, include: { outputs: true } });
+  }
+
+  find(tenantId: string, id: string): Promise<JobWithOutputs | null> {
+    return this.prisma.job.findFirst({ where: { id, tenantId }, include: { outputs: { orderBy: { idx: 'asc' } } } });
+  }
+
+  findById(id: string): Promise<Job | null> {
+    return this.prisma.job.findUnique({ where: { id } });
+  }
+
+  findAttempt(id: bigint): Promise<JobAttempt | null> {
+    return this.prisma.jobAttempt.findUnique({ where: { id } });
+  }
+
+  list(tenantId: string, f: ListFilter): Promise<JobWithOutputs[]> {
+    return this.prisma.job.findMany({
+      where: {
+        tenantId,
+        ...(f.state ? { state: f.state } : {}),
+        ...(f.trackId ? { trackId: f.trackId } : {}),
+        ...(f.cursor
+          ? { OR: [{ createdAt: { lt: f.cursor.createdAt } }, { createdAt: f.cursor.createdAt, id: { lt: f.cursor.id } }] }
+          : {}),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: f.limit,
+      include: { outputs: { orderBy: { idx: 'asc' } } },
+    });
+  }
+
+  /** Any non-terminal job -> canceled. Returns the job when this call canceled it. */
+  async cancel(tenantId: string, id: string): Promise<Job | null> {
+    const rows = await this.prisma.$queryRaw<Job[]>`
+      UPDATE jobs SET state = 'canceled', completed_at = now(), updated_at = now(),
+        error_code = NULL, error_message = NULL
+      WHERE id = ${id}::uuid AND tenant_id = ${tenantId}
+        AND state IN ('queued', 'submitting', 'processing', 'storing')
+      RETURNING id, run_no AS "runNo", track_id AS "trackId"`;
+    return rows[0] ?? null;
+  }
+
+  /** failed | canceled -> queued, in a new run. Returns the new run number when this call re-queued it. */
+  async retry(tenantId: string, id: string): Promise<{ runNo: number; trackId: string } | null> {
+    const rows = await this.prisma.$queryRaw<{ runNo: number; trackId: string }[]>`
+      UPDATE jobs SET state = 'queued', run_no = run_no + 1, completed_at = NULL, updated_at = now(),
+        error_code = NULL, error_message = NULL
+      WHERE id = ${id}::uuid AND tenant_id = ${tenantId} AND state IN ('failed', 'canceled')
+      RETURNING run_no AS "runNo", track_id AS "trackId"`;
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Opens a new provider attempt: queued|submitting -> submitting, a fresh attempt row (its id is the
+   * provider's integer track_id) with its webhook token; any unresolved earlier attempt is abandoned.
+   * Returns null when the job is no longer waiting to be submitted (canceled, already at the provider...).
+   */
+  async startAttempt(jobId: string, provider: string, webhookToken: string): Promise<JobAttempt | null> {
+    return this.prisma.$transaction(async (tx) => {
+      const moved = await tx.$queryRaw<{ attemptCount: number }[]>`
+        UPDATE jobs SET state = 'submitting', attempt_count = attempt_count + 1, updated_at = now()
+        WHERE id = ${jobId}::uuid AND state IN ('queued', 'submitting')
+        RETURNING attempt_count AS "attemptCount"`;
+      if (moved.length === 0) return null;
+      await tx.$executeRaw`
+        UPDATE job_attempts SET state = 'abandoned', resolved_at = now()
+        WHERE job_id = ${jobId}::uuid AND state IN ('submitting', 'processing')`;
+      const attempt = await tx.jobAttempt.create({
+        data: { jobId, attemptNo: moved[0]!.attemptCount, provider, webhookToken },
+      });
+      await tx.$executeRaw`UPDATE jobs SET current_attempt_id = ${attempt.id} WHERE id = ${jobId}::uuid`;
+      return attempt;
+    });
+  }
+
+  /**
+   * Reconciles one provider answer (submit answer, poll or webhook) into Postgres and records the raw payload
+   * in the append-only provider_events table. Idempotent, in any order: an attempt only moves forward
+   * (submitting -> processing -> succeeded|failed), and the job only follows its *current* attempt.
+   */
+  async applyProviderResult(attemptId: bigint | null, result: ProviderResult | null, source: string, payload: unknown): Promise<AppliedResult> {
+    return this.prisma.$transaction(async (tx) => {
+      const record = (outcome: string, jobId: string | null) =>
+        tx.providerEvent.create({
+          data: {
+            source,
+            attemptId,
+            jobId,
+            providerRequestId: result?.requestId ?? null,
+            outcome,
+            payload: (payload ?? null) as Prisma.InputJsonValue,
+          },
+        });
+      const attempt = attemptId === null ? null : await tx.jobAttempt.findUnique({ where: { id: attemptId } });
+      if (!attempt || !result) {
+        await record(attempt ? 'unrecognised' : 'unknown_attempt', attempt?.jobId ?? null);
+        return { outcome: 'unknown_attempt', attemptResolved: false };
+      }
+      const jobId = attempt.jobId;
+      if (result.kind === 'processing') {
+        const eta = result.etaSeconds !== null ? new Date(Date.now() + result.etaSeconds * 1000) : null;
+        const n = await tx.$executeRaw`
+          UPDATE job_attempts SET state = 'processing', eta_at = ${eta},
+            provider_request_id = COALESCE(provider_request_id, ${result.requestId})
+          WHERE id = ${attemptId} AND state = 'submitting'`;
+        if (n > 0) {
+          await tx.$executeRaw`
+            UPDATE jobs SET state = 'processing', updated_at = now()
+            WHERE id = ${jobId}::uuid AND current_attempt_id = ${attemptId} AND state = 'submitting'`;
+        }
+        await record(n > 0 ? 'applied' : 'duplicate', jobId);
+        return { outcome: n > 0 ? 'applied' : 'duplicate', jobId, attemptResolved: false };
+      }
+      const succeeded = result.kind === 'success';
+      const n = await tx.$executeRaw`
+        UPDATE job_attempts SET state = ${succeeded ? 'succeeded' : 'failed'}::"AttemptState",
+          outputs = ${succeeded ? JSON.stringify(result.outputs) : null}::jsonb,
+          error_code = ${succeeded ? null : JobErrorCode.ProviderFailed},
+          error_message = ${succeeded ? null : result.message},
+          provider_request_id = COALESCE(provider_request_id, ${result.requestId}),
+          resolved_at = now()
+        WHERE id = ${attemptId} AND state IN ('submitting', 'processing')`;
+      if (n === 0) {
+        await record('duplicate', jobId);
+        return { outcome: 'duplicate', jobId, attemptResolved: true };
+      }
+      const moved = succeeded
+        ? await tx.$queryRaw<{ trackId: string }[]>`
+            UPDATE jobs SET state = 'storing', updated_at = now()
+            WHERE id = ${jobId}::uuid AND current_attempt_id = ${attemptId} AND state IN ('submitting', 'processing')
+            RETURNING track_id AS "trackId"`
+        : await tx.$queryRaw<{ trackId: string }[]>`
+            UPDATE jobs SET state = 'failed', updated_at = now(), completed_at = now(),
+              error_code = ${JobErrorCode.ProviderFailed}, error_message = ${result.message}
+            WHERE id = ${jobId}::uuid AND current_attempt_id = ${attemptId} AND state IN ('submitting', 'processing')
+            RETURNING track_id AS "trackId"`;
+      const outcome: ResultOutcome = moved.length > 0 ? 'applied' : 'stale';
+      await record(outcome, jobId);
+      return {
+        outcome,
+        jobId,
+        attemptResolved: true,
+        ...(succeeded && moved[0] ? { storeJob: { jobId, trackId: moved[0].trackId, attemptId: attempt.id } } : {}),
+      };
+    });
+  }
+
+  /**
+   * The current attempt ended without a result worth keeping (rate limited, provider error, timeout):
+   * the attempt fails and the job goes back to `queued` to be submitted again.
+   */
+  async requeueAfterFailedAttempt(jobId: string, attemptId: bigint, code: string, message: string): Promise<boolean> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`
+        UPDATE job_attempts SET state = 'failed', error_code = ${code}, error_message = ${message}, resolved_at = now()
+        WHERE id = ${attemptId} AND state IN ('submitting', 'processing')`;
+      const n = await tx.$executeRaw`
+        UPDATE jobs SET state = 'queued', updated_at = now()
+        WHERE id = ${jobId}::uuid AND current_attempt_id = ${attemptId} AND state IN ('submitting', 'processing')`;
+      return n > 0;
+    });
+  }
+
+  /** Fails the job if it is still in one of `from`; also fails its unresolved current attempt. */
+  async fail(jobId: string, from: readonly JobStateName[], code: string, message: string): Promise<boolean> {
+    return this.prisma.$transaction(async (tx) => {
+      const n = await tx.$executeRaw`
+        UPDATE jobs SET state = 'failed', error_code = ${code}, error_message = ${message},
+          completed_at = now(), updated_at = now()
+        WHERE id = ${jobId}::uuid AND state::text = ANY(${[...from]})`;
+      if (n > 0) {
+        await tx.$executeRaw`
+          UPDATE job_attempts SET state = 'failed', error_code = ${code}, error_message = ${message}, resolved_at = now()
+          WHERE job_id = ${jobId}::uuid AND state IN ('submitting', 'processing')`;
+      }
+      return n > 0;
+    });
+  }
+
+  /** Records one stored output (idempotent: a retried store step overwrites the same row). */
+  async saveOutput(o: { jobId: string; idx: number; s3Key: string; sha256: string; bytes: number; contentType: string }): Promise<void> {
+    await this.prisma.jobOutput.upsert({
+      where: { jobId_idx: { jobId: o.jobId, idx: o.idx } },
+      create: { ...o, bytes: BigInt(o.bytes) },
+      update: { s3Key: o.s3Key, sha256: o.sha256, bytes: BigInt(o.bytes), contentType: o.contentType },
+    });
+  }
+
+  /** storing -> succeeded, only for the attempt whose outputs were stored. */
+  async markSucceeded(jobId: string, attemptId: bigint): Promise<boolean> {
+    const n = await this.prisma.$executeRaw`
+      UPDATE jobs SET state = 'succeeded', completed_at = now(), updated_at = now()
+      WHERE id = ${jobId}::uuid AND state = 'storing' AND current_attempt_id = ${attemptId}`;
+    return n > 0;
+  }
+
+  /** Jobs that Postgres says should be in a queue, for the reconciler. */
+  findActive(states: readonly JobStateName[], olderThan: Date, limit: number): Promise<Job[]> {
+    return this.prisma.job.findMany({
+      where: { state: { in: [...states] }, updatedAt: { lt: olderThan } },
+      orderBy: { updatedAt: 'asc' },
+      take: limit,
+    });
+  }
+}

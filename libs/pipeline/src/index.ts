@@ -1,0 +1,2 @@
+export * from './result-reconciler.service.js';
+export * from './pipeline.module.js';

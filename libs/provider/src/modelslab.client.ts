@@ -1,0 +1,86 @@
+/**
+ * HTTP client for ModelsLab's removebg_mask and fetch endpoints (and for the self-hosted engine, which
+ * speaks the same contract). The API key travels in the body, never in logs.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../../config/src/index.js';
+import type { RemovebgOptions } from '../../contracts/src/index.js';
+import type { ProviderResult } from '../../db/src/job.repository.js';
+import { parseProviderAnswer } from './provider-answer.js';
+import { RetryableProviderError } from './provider-errors.js';
+
+export interface SubmitRequest {
+  /** A public URL or a base64 string. */
+  image: string;
+  options: RemovebgOptions;
+  webhook: string | null;
+  trackId: bigint;
+}
+
+export interface ProviderReply {
+  result: ProviderResult;
+  raw: unknown;
+}
+
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+@Injectable()
+export class ModelslabClient {
+  readonly name: string;
+  private readonly baseUrl: string;
+  private readonly apiKey: string;
+  private readonly timeoutMs: number;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.name = config.provider.kind;
+    this.baseUrl = config.provider.baseUrl;
+    this.apiKey = config.provider.apiKey;
+    this.timeoutMs = config.provider.timeoutMs;
+  }
+
+  submit(req: SubmitRequest): Promise<ProviderReply> {
+    return this.post('/api/v6/image_editing/removebg_mask', 'submit', {
+      key: this.apiKey,
+      image: req.image,
+      ...req.options,
+      webhook: req.webhook,
+      track_id: Number(req.trackId),
+    });
+  }
+
+  fetchResult(requestId: string): Promise<ProviderReply> {
+    return this.post(`/api/v6/image_editing/fetch/${encodeURIComponent(requestId)}`, 'fetch', { key: this.apiKey });
+  }
+
+  private async post(path: string, context: 'submit' | 'fetch', body: Record<string, unknown>): Promise<ProviderReply> {
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+        redirect: 'error',
+      });
+      const len = Number(res.headers.get('content-length') ?? 0);
+      if (len > MAX_ANSWER_BYTES) throw new RetryableProviderError(`provider answer of ${len} bytes is over the limit`, 'provider_unavailable', res.status);
+      text = await res.text();
+    } catch (err) {
+      if (err instanceof RetryableProviderError) throw err;
+      const e = err as Error;
+      const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
+      throw new RetryableProviderError(
+        timedOut ? `the provider did not answer within ${this.timeoutMs} ms` : `the provider could not be reached (${e.cause instanceof Error ? e.cause.message : e.message})`,
+        timedOut ? 'provider_timeout' : 'provider_unreachable',
+      );
+    }
+    let raw: unknown;
+    try {
+      raw = text.length > 0 ? JSON.parse(text) : {};
+    } catch {
+      raw = { unparsed: text.slice(0, 2000) };
+    }
+    return { result: parseProviderAnswer(res.status, raw, context), raw };
+  }
+}

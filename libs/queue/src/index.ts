@@ -1,0 +1,4 @@
+export * from './redis-connection.js';
+export * from './queue.service.js';
+export * from './attempt-events.service.js';
+export * from './queue.module.js';

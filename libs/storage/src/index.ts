@@ -1,0 +1,2 @@
+export * from './object-storage.service.js';
+export * from './storage.module.js';
