@@ -11,10 +11,12 @@ import pg from 'pg';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export default async function globalSetup() {
+  process.env.LOG_LEVEL ??= process.env.TEST_LOG_LEVEL ?? 'silent';
   if (!process.env.TEST_S3_ENDPOINT) {
     execFileSync('bash', [path.join(root, 'scripts/s3/radosgw.sh'), 'start'], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 180_000 });
   }
-  const dbName = process.env.TEST_DATABASE_NAME ?? 'maskflow_test';
+  // A database of this run's own, so that parallel runs on one machine never drop each other's.
+  const dbName = process.env.TEST_DATABASE_NAME ?? `maskflow_test_${process.pid}`;
   const admin = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
@@ -25,3 +27,5 @@ export default async function globalSetup() {
   if (!out.includes('applied:')) throw new Error(`no migration applied to the fresh test database: ${out}`);
   process.env.TEST_DATABASE_URL = url;
 }
+
+export const adminUrl = 'postgresql://postgres@127.0.0.1:5432/postgres';

@@ -18,7 +18,9 @@ import { createS3Client } from '../../libs/storage/src/index.js';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, TEST_S3 } from './test-env.js';
 import { until } from './until.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const here = path.dirname(fileURLToPath(import.meta.url));
+// The repository root, from test/support or from its compiled copy in dist/test/support (benchmarks).
+const root = here.includes(`${path.sep}dist${path.sep}`) ? here.slice(0, here.indexOf(`${path.sep}dist${path.sep}`)) : path.resolve(here, '../..');
 export const TEST_API_KEY = 'test-api-key-0123456789';
 
 export async function freePort(): Promise<number> {
@@ -88,14 +90,19 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const workers: INestApplicationContext[] = [];
   for (let i = 0; i < (opts.workers ?? (opts.workerProcesses ? 0 : 1)); i++) workers.push(await createWorkerApp(config));
   const workerChildren: ChildProcess[] = [];
+  let closing = false;
   for (let i = 0; i < (opts.workerProcesses ?? 0); i++) {
     const child = spawn(process.execPath, [path.join(root, 'dist/apps/worker/src/main.js')], {
       env: { ...process.env, ...env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
+    child.once('exit', (code, signal) => {
+      if (!closing) console.error(`worker process ${child.pid} exited unexpectedly (code ${code}, signal ${signal})`);
+    });
     workerChildren.push(child);
   }
   const db = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 4 });
+  db.on('error', () => undefined);
   const s3 = createS3Client(config.s3);
   const url = `http://127.0.0.1:${port}`;
 
@@ -130,6 +137,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         return states.includes(j.state) ? j : undefined;
       }, { timeoutMs, what: `job ${id} to reach ${states.join('|')}` }),
     async close() {
+      closing = true;
       for (const c of workerChildren) if (c.exitCode === null) c.kill('SIGTERM');
       await Promise.all(workerChildren.map((c) => (c.exitCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r)))));
       for (const w of workers) await w.close();

@@ -1,5 +1,6 @@
 /** Where the test run's own servers are; global-setup.ts fills these in before any test file runs. */
-export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/maskflow_test';
+if (!process.env.TEST_DATABASE_URL) throw new Error('TEST_DATABASE_URL is not set: run the tests with npm test (global-setup.mjs creates the database)');
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const TEST_S3 = {
   endpoint: process.env.TEST_S3_ENDPOINT ?? 'http://127.0.0.1:7480',

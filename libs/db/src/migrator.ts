@@ -87,7 +87,7 @@ async function withEngine<T>(databaseUrl: string, fn: (engine: SchemaEngine, sch
   const mod = await loadEngineModule();
   const schema = await readFile(SCHEMA_PATH, 'utf8');
   // Our own pool, so that it is closed when we are done (the engine does not close what it opens).
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, allowExitOnIdle: true });
   const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg(pool));
   try {
     const engine = await mod.SchemaEngine.new({ datamodels: [[SCHEMA_PATH, schema]] }, () => undefined, adapter);
@@ -116,7 +116,8 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
         await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
       } catch (err) {
         // Two replicas starting at once: the other one created it first.
-        if ((err as { code?: string }).code !== '42P04') throw err;
+        const code = (err as { code?: string }).code;
+        if (code !== '42P04' && code !== '23505') throw err;
       }
     }
   } finally {

@@ -58,8 +58,9 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
     try {
       const resumable = row.state === 'processing' && attempt?.state === 'processing' && attempt.providerRequestId !== null;
       if (!resumable) {
-        attempt = await this.submit(row);
+        attempt = await this.jobs.startAttempt(row.id, this.provider.name, randomBytes(24).toString('base64url'));
         if (!attempt) return 'skipped (no longer queued)';
+        await this.submit(row, attempt);
       }
       await this.awaitResult(attempt!);
       return 'resolved';
@@ -93,10 +94,8 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
     }
   }
 
-  /** Opens an attempt and sends it; the answer (any of the three shapes) is reconciled like a webhook. */
-  private async submit(row: JobRow): Promise<JobAttempt | null> {
-    const attempt = await this.jobs.startAttempt(row.id, this.provider.name, randomBytes(24).toString('base64url'));
-    if (!attempt) return null;
+  /** Sends the attempt; the answer (any of the three shapes) is reconciled like a webhook. */
+  private async submit(row: JobRow, attempt: JobAttempt): Promise<void> {
     let image: string;
     if (row.imageUrl) {
       image = row.imageUrl;
@@ -114,7 +113,6 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
     log.info({ jobId: row.id, trackId: row.trackId, attemptId: attempt.id.toString(), webhook: webhook !== null }, 'submitting to provider');
     const reply = await this.provider.submit({ image, options: row.options as Record<string, never>, webhook, trackId: attempt.id });
     await this.reconciler.apply(attempt.id, reply.result, 'submit', reply.raw);
-    return attempt;
   }
 
   /**

@@ -1,0 +1,94 @@
+/**
+ * Pipeline throughput and added latency against the ModelsLab emulator answering after a fixed latency L
+ * with plan concurrency N. The ceiling is N/L jobs/s; the target is >= 95% of it with zero 429s.
+ *
+ *   npm run bench:pipeline -- [--jobs 300] [--latency-ms 500] [--slots 5] [--workers 2] [--probe 40]
+ *
+ * Phase 1 (throughput): submit --jobs at once through the API; jobs/s from the first submit to the last
+ * success, against N/L measured in the same run. Phase 2 (added latency): --probe jobs one at a time on an
+ * idle system; added latency = (succeeded - created) - L, p50/p99.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const JOBS = arg('jobs', 300);
+const LATENCY_MS = arg('latency-ms', 500);
+const SLOTS = arg('slots', 5);
+const WORKERS = arg('workers', 2);
+const PROBE = arg('probe', 40);
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function main(): Promise<void> {
+  const dbName = `maskflow_bench_${process.pid}`;
+  process.env.TEST_DATABASE_URL = `postgresql://postgres@127.0.0.1:5432/${dbName}`;
+  process.env.LOG_LEVEL ??= 'error';
+  execFileSync('bash', [path.join(root, 'scripts/s3/radosgw.sh'), 'start'], { stdio: 'ignore' });
+  execFileSync(process.execPath, [path.join(root, 'dist/scripts/migrate.js'), 'deploy', process.env.TEST_DATABASE_URL], { stdio: 'ignore' });
+  const { startModelslabEmulator } = await import('../test/emulator/modelslab-emulator.js');
+  const { startStack } = await import('../test/support/stack.js');
+  const { startImageServer } = await import('../test/support/image-server.js');
+  const { until } = await import('../test/support/until.js');
+
+  const emulator = await startModelslabEmulator({ apiKey: 'bench', maxInFlight: SLOTS, defaults: { answer: 'processing', latencyMs: LATENCY_MS, webhook: 'once', etaSeconds: Math.ceil((LATENCY_MS * 4) / 1000) } });
+  const images = await startImageServer(8);
+  const stack = await startStack({ providerUrl: emulator.url, providerKey: 'bench', maxInFlight: SLOTS, workerProcesses: WORKERS, env: { LOG_LEVEL: 'error', STORE_CONCURRENCY: '8' } });
+  try {
+    const count = async (ids: string[]) =>
+      (await stack.db.query("SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1::uuid[]) AND state = 'succeeded'", [ids])).rows[0].n as number;
+
+    // Phase 1: throughput.
+    const t0 = performance.now();
+    const ids = await Promise.all(
+      Array.from({ length: JOBS }, async (_, i) => (await stack.request('POST', '/v1/jobs', { image_url: images.imageUrl(`img-${i % 8}.png`) })).body.id as string),
+    );
+    const accepted = performance.now() - t0;
+    await until(async () => (await count(ids)) === JOBS, { timeoutMs: 30 * 60_000, intervalMs: 100, what: 'all jobs' });
+    const elapsed = (performance.now() - t0) / 1000;
+    const achieved = JOBS / elapsed;
+    const ceiling = SLOTS / (LATENCY_MS / 1000);
+    const stats = emulator.stats();
+
+    // Phase 2: added latency on an idle system.
+    const added: number[] = [];
+    for (let i = 0; i < PROBE; i++) {
+      const id = (await stack.request('POST', '/v1/jobs', { image_url: images.imageUrl(`img-${i % 8}.png`) })).body.id as string;
+      const job = await stack.waitForState(id, ['succeeded', 'failed'], 60_000);
+      added.push(Date.parse(job.completed_at) - Date.parse(job.created_at) - LATENCY_MS);
+    }
+    added.sort((a, b) => a - b);
+
+    console.log(`pipeline throughput: ${JOBS} jobs, L=${LATENCY_MS} ms, N=${SLOTS} slots, ${WORKERS} worker processes`);
+    console.log(`  accepted all ${JOBS} in ${accepted.toFixed(0)} ms (${(JOBS / (accepted / 1000)).toFixed(0)} jobs/s through POST /v1/jobs)`);
+    console.log(`  achieved ${achieved.toFixed(2)} jobs/s; ceiling N/L = ${ceiling.toFixed(2)} jobs/s; ratio ${(achieved / ceiling).toFixed(3)} (target >= 0.95)`);
+    console.log(`  provider: ${stats.submissions} submissions, ${stats.rateLimited} answered 429 (target 0), max in flight ${stats.maxInFlight}/${SLOTS}`);
+    console.log(`  added latency per job (idle, ${PROBE} jobs): p50 ${pct(added, 50)} ms, p99 ${pct(added, 99)} ms, max ${added.at(-1)} ms`);
+  } finally {
+    await stack.close();
+    await emulator.close();
+    await images.close();
+    const admin = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
