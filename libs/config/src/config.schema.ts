@@ -27,6 +27,7 @@ const schema = z
       .regex(/\{[^{}]+\}/, 'must contain a Redis Cluster hash tag such as {maskflow}')
       .default('{maskflow}'),
     S3_ENDPOINT: httpUrl.optional().default('http://127.0.0.1:7480'),
+    S3_PUBLIC_ENDPOINT: httpUrl.optional(),
     S3_REGION: z.string().min(1).default('us-east-1'),
     S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name').default('maskflow'),
     S3_ACCESS_KEY_ID: z.string().min(1).default('maskflow-test-access'),
@@ -72,7 +73,7 @@ export interface AppConfig {
   databaseUrl: string;
   migrateOnStart: boolean;
   redis: { url: string; prefix: string };
-  s3: { endpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean; createBucket: boolean; presignTtlSeconds: number };
+  s3: { endpoint: string; publicEndpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean; createBucket: boolean; presignTtlSeconds: number };
   provider: {
     kind: 'modelslab' | 'engine';
     baseUrl: string;
@@ -122,6 +123,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
     s3: {
       endpoint: e.S3_ENDPOINT,
+      publicEndpoint: e.S3_PUBLIC_ENDPOINT ?? e.S3_ENDPOINT,
       region: e.S3_REGION,
       bucket: e.S3_BUCKET,
       accessKeyId: e.S3_ACCESS_KEY_ID,

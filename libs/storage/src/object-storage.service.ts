@@ -33,9 +33,9 @@ export interface StoredObject {
   contentType: string;
 }
 
-export function createS3Client(s3: AppConfig['s3']): S3Client {
+export function createS3Client(s3: AppConfig['s3'], endpoint = s3.endpoint): S3Client {
   return new S3Client({
-    endpoint: s3.endpoint,
+    endpoint,
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
@@ -48,11 +48,14 @@ export function createS3Client(s3: AppConfig['s3']): S3Client {
 @Injectable()
 export class ObjectStorage implements OnModuleDestroy {
   readonly client: S3Client;
+  /** Signs URLs for clients, who may reach S3 by another address than we do (S3_PUBLIC_ENDPOINT). */
+  private readonly presigner: S3Client;
   readonly bucket: string;
   private readonly presignTtl: number;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.client = createS3Client(config.s3);
+    this.presigner = config.s3.publicEndpoint === config.s3.endpoint ? this.client : createS3Client(config.s3, config.s3.publicEndpoint);
     this.bucket = config.s3.bucket;
     this.presignTtl = config.s3.presignTtlSeconds;
   }
@@ -124,10 +127,11 @@ export class ObjectStorage implements OnModuleDestroy {
   }
 
   presignGet(key: string, ttlSeconds = this.presignTtl): Promise<string> {
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: ttlSeconds });
+    return getSignedUrl(this.presigner, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: ttlSeconds });
   }
 
   onModuleDestroy(): void {
     this.client.destroy();
+    if (this.presigner !== this.client) this.presigner.destroy();
   }
 }
