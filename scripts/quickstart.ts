@@ -46,7 +46,7 @@ async function main(): Promise<number> {
   console.log(`maskflow quickstart: provider = ${providerNote}`);
   const system: ChildProcess = spawn(process.execPath, [path.join(dist, 'scripts/start.js')], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   const stopSystem = async () => {
-    if (system.exitCode === null) {
+    if (system.exitCode === null && system.signalCode === null) {
       system.kill('SIGTERM');
       await new Promise((r) => system.once('exit', r));
     }

@@ -79,8 +79,9 @@ async function main(): Promise<void> {
     stopping = true;
     // api and worker first (they finish or hand back their work), the engine last.
     for (const group of [children.filter((c) => c.name !== 'engine'), children.filter((c) => c.name === 'engine')]) {
-      for (const { child } of group) if (child.exitCode === null) child.kill('SIGTERM');
-      await Promise.all(group.map(({ child }) => (child.exitCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', r)))));
+      const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
+      for (const { child } of group) if (!exited(child)) child.kill('SIGTERM');
+      await Promise.all(group.map(({ child }) => (exited(child) ? Promise.resolve() : new Promise((r) => child.once('exit', r)))));
     }
     process.exit(code);
   };

@@ -55,6 +55,10 @@ export interface Stack {
   waitForState(id: string, states: string[], timeoutMs?: number): Promise<any>;
   close(): Promise<void>;
   workerChildren: ChildProcess[];
+  /** Starts one more worker as a separate OS process. */
+  spawnWorker(): ChildProcess;
+  /** Starts one more worker in this process. */
+  startWorker(): Promise<INestApplicationContext>;
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
@@ -91,7 +95,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   for (let i = 0; i < (opts.workers ?? (opts.workerProcesses ? 0 : 1)); i++) workers.push(await createWorkerApp(config));
   const workerChildren: ChildProcess[] = [];
   let closing = false;
-  for (let i = 0; i < (opts.workerProcesses ?? 0); i++) {
+  const spawnWorker = () => {
     const child = spawn(process.execPath, [path.join(root, 'dist/apps/worker/src/main.js')], {
       env: { ...process.env, ...env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' },
       stdio: ['ignore', 'inherit', 'inherit'],
@@ -100,7 +104,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       if (!closing) console.error(`worker process ${child.pid} exited unexpectedly (code ${code}, signal ${signal})`);
     });
     workerChildren.push(child);
-  }
+    return child;
+  };
+  for (let i = 0; i < (opts.workerProcesses ?? 0); i++) spawnWorker();
   const db = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 4 });
   db.on('error', () => undefined);
   const s3 = createS3Client(config.s3);
@@ -131,6 +137,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     request,
     job,
     workerChildren,
+    spawnWorker,
+    async startWorker() {
+      const w = await createWorkerApp(config);
+      workers.push(w);
+      return w;
+    },
     waitForState: (id, states, timeoutMs = 20_000) =>
       until(async () => {
         const j = await job(id);
@@ -138,8 +150,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       }, { timeoutMs, what: `job ${id} to reach ${states.join('|')}` }),
     async close() {
       closing = true;
-      for (const c of workerChildren) if (c.exitCode === null) c.kill('SIGTERM');
-      await Promise.all(workerChildren.map((c) => (c.exitCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r)))));
+      const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
+      for (const c of workerChildren) if (!exited(c)) c.kill('SIGTERM');
+      await Promise.all(workerChildren.map((c) => (exited(c) ? Promise.resolve() : new Promise((r) => c.once('exit', r)))));
       for (const w of workers) await w.close();
       await api.close();
       await db.end();

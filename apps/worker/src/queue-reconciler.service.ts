@@ -24,10 +24,11 @@ export class QueueReconciler implements OnApplicationBootstrap, OnApplicationShu
   ) {}
 
   onApplicationBootstrap(): void {
-    const every = 30_000;
-    this.timer = setInterval(() => void this.runOnce(60_000).catch((err: unknown) => log.error({ err }, 'reconcile failed')), every);
+    const { intervalMs, quietMs } = this.config.reconcile;
+    const run = () => void this.runOnce(quietMs).catch((err: unknown) => log.error({ err }, 'reconcile failed'));
+    this.timer = setInterval(run, intervalMs);
     this.timer.unref();
-    void this.runOnce(60_000).catch((err: unknown) => log.error({ err }, 'reconcile failed'));
+    run();
   }
 
   /** Re-enqueues work for jobs untouched for `quietMs`; returns how many were re-enqueued. */

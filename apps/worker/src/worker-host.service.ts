@@ -27,6 +27,9 @@ export function checkProcessors(processors: readonly JobProcessor[]): void {
 export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly workers: Worker[] = [];
   private connection: Redis | undefined;
+  /** Jobs inside a processor right now (ours, not BullMQ's view, which does not wait for every kind). */
+  private active = 0;
+  private idle: (() => void) | undefined;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -40,7 +43,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     await this.queues.queue(JobName.SubmitToProvider).setGlobalConcurrency(this.config.provider.maxInFlight);
     this.connection = createRedis(this.config.redis.url, 'worker', 'workers');
     for (const processor of this.processors) {
-      const worker = new Worker(processor.jobName, (job, token) => processor.process(job as never, token), {
+      const worker = new Worker(processor.jobName, (job, token) => this.track(() => processor.process(job as never, token)), {
         connection: this.connection,
         prefix: this.config.redis.prefix,
         concurrency: processor.concurrency(),
@@ -58,15 +61,30 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     log.info({ queues: this.processors.map((p) => `${p.jobName}x${p.concurrency()}`), providerSlots: this.config.provider.maxInFlight }, 'worker started');
   }
 
-  async beforeApplicationShutdown(signal?: string): Promise<void> {
-    log.info({ signal }, 'worker stopping: no new jobs; handing back jobs waiting at the provider');
-    for (const p of this.processors) p.beginShutdown?.();
-    const closing = Promise.all(this.workers.map((w) => w.close()));
-    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), this.config.shutdownGraceMs).unref());
-    if ((await Promise.race([closing, timer])) === 'timeout') {
-      log.warn('grace period over; remaining jobs will be picked up again after their lock expires');
-      await Promise.all(this.workers.map((w) => w.close(true)));
+  private async track<T>(run: () => Promise<T>): Promise<T> {
+    this.active++;
+    try {
+      return await run();
+    } finally {
+      if (--this.active === 0) this.idle?.();
     }
+  }
+
+  /**
+   * Stop taking jobs; tell processors to hand back what waits at the provider; let running steps finish
+   * (up to SHUTDOWN_GRACE_MS); then close. Whatever is still running after the grace period is released
+   * by BullMQ's stalled-job check to another worker.
+   */
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
+    log.info({ signal, active: this.active }, 'worker stopping: no new jobs; handing back jobs waiting at the provider');
+    await Promise.all(this.workers.map((w) => w.pause(true)));
+    for (const p of this.processors) p.beginShutdown?.();
+    const drained = this.active === 0 ? Promise.resolve() : new Promise<void>((r) => (this.idle = r));
+    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), this.config.shutdownGraceMs).unref());
+    const timedOut = (await Promise.race([drained, timer])) === 'timeout';
+    if (timedOut) log.warn({ active: this.active }, 'grace period over; the remaining jobs go to another worker once their lock expires');
+    await Promise.all(this.workers.map((w) => w.close(timedOut)));
     await this.connection?.quit().catch(() => undefined);
+    log.info('worker stopped');
   }
 }

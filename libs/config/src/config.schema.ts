@@ -56,6 +56,8 @@ const schema = z
     STORE_MAX_ATTEMPTS: int(1, 100).default(5),
     PRESIGN_TTL_SECONDS: int(1, 7 * 24 * 3600).default(3600),
     SHUTDOWN_GRACE_MS: int(0, 600_000).default(25_000),
+    RECONCILE_INTERVAL_MS: int(100, 86_400_000).default(30_000),
+    RECONCILE_QUIET_MS: int(0, 86_400_000).default(60_000),
   })
   .superRefine((env, ctx) => {
     if (env.PROVIDER === 'modelslab' && !env.MODELSLAB_API_KEY) {
@@ -91,6 +93,7 @@ export interface AppConfig {
   limits: { maxImageBytes: number; maxOutputBytes: number; maxOutputs: number; outputDownloadTimeoutMs: number };
   store: { concurrency: number; maxAttempts: number };
   shutdownGraceMs: number;
+  reconcile: { intervalMs: number; quietMs: number };
 }
 
 export class ConfigError extends Error {
@@ -149,5 +152,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     limits: { maxImageBytes: e.MAX_IMAGE_BYTES, maxOutputBytes: e.MAX_OUTPUT_BYTES, maxOutputs: e.MAX_OUTPUTS, outputDownloadTimeoutMs: e.OUTPUT_DOWNLOAD_TIMEOUT_MS },
     store: { concurrency: e.STORE_CONCURRENCY, maxAttempts: e.STORE_MAX_ATTEMPTS },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    reconcile: { intervalMs: e.RECONCILE_INTERVAL_MS, quietMs: e.RECONCILE_QUIET_MS },
   };
 }

@@ -1,12 +1,15 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { APP_CONFIG, createLogger, type AppConfig } from '../../config/src/index.js';
 import { PrismaClient } from './generated/client.js';
 
-/** The one Prisma client of a process (driver adapter: node-postgres). Closed last on shutdown. */
+/**
+ * The one Prisma client of a process (driver adapter: node-postgres). Closed in the last shutdown phase
+ * (Nest runs onModuleDestroy first), after the workers have drained their jobs.
+ */
 @Injectable()
-export class PrismaService extends PrismaClient implements OnModuleDestroy {
+export class PrismaService extends PrismaClient implements OnApplicationShutdown {
   private readonly pool: pg.Pool;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
@@ -17,7 +20,7 @@ export class PrismaService extends PrismaClient implements OnModuleDestroy {
     this.pool = pool;
   }
 
-  async onModuleDestroy(): Promise<void> {
+  async onApplicationShutdown(): Promise<void> {
     await this.$disconnect();
     await this.pool.end().catch(() => undefined);
   }

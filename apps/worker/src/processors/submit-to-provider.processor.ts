@@ -66,8 +66,9 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
       return 'resolved';
     } catch (err) {
       if (err instanceof HandBack) {
+        log.info({ jobId, trackId }, 'handed back to the queue (shutting down); the next worker resumes waiting');
         // Shutting down: the provider keeps working; whoever picks the job up resumes waiting for the result.
-        await job.moveToDelayed(Date.now() + 1000, token);
+        await job.moveToDelayed(Date.now() + 200, token);
         throw new DelayedError();
       }
       if (err instanceof RetryableProviderError) {
