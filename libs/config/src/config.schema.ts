@@ -39,6 +39,7 @@ const schema = z
     MODELSLAB_BASE_URL: httpUrl.default('https://modelslab.com'),
     ENGINE_URL: httpUrl.default('http://127.0.0.1:7000'),
     ENGINE_API_KEY: z.string().min(1).optional(),
+    PROVIDER_FALLBACK: z.enum(['engine']).optional(),
     PROVIDER_MAX_IN_FLIGHT: int(1, 1000).default(5),
     PROVIDER_TIMEOUT_MS: int(100, 600_000).default(30_000),
     PROVIDER_RESULT_TIMEOUT_MS: int(1000, 86_400_000).default(15 * 60_000),
@@ -63,6 +64,9 @@ const schema = z
     if (env.PROVIDER === 'modelslab' && !env.MODELSLAB_API_KEY) {
       ctx.addIssue({ code: 'custom', path: ['MODELSLAB_API_KEY'], message: 'is required when PROVIDER=modelslab' });
     }
+    if (env.PROVIDER_FALLBACK === 'engine' && env.PROVIDER === 'engine') {
+      ctx.addIssue({ code: 'custom', path: ['PROVIDER_FALLBACK'], message: 'cannot be the engine when PROVIDER=engine already' });
+    }
     if (env.NODE_ENV === 'production' && !env.API_KEYS) {
       ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'is required when NODE_ENV=production' });
     }
@@ -86,6 +90,8 @@ export interface AppConfig {
     pollMaxIntervalMs: number;
     maxAttempts: number;
     backoffMs: number;
+    /** Where jobs go after a provider-side failure (402, 5xx, timeouts) at the primary provider. */
+    fallback: { kind: 'engine'; baseUrl: string; apiKey: string } | undefined;
   };
   publicBaseUrl: string | undefined;
   apiKeys: string[];
@@ -145,6 +151,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       pollMaxIntervalMs: e.PROVIDER_POLL_MAX_INTERVAL_MS,
       maxAttempts: e.PROVIDER_MAX_ATTEMPTS,
       backoffMs: e.PROVIDER_BACKOFF_MS,
+      fallback: e.PROVIDER_FALLBACK === 'engine' && kind !== 'engine' ? { kind: 'engine', baseUrl: e.ENGINE_URL.replace(/\/+$/, ''), apiKey: e.ENGINE_API_KEY ?? 'engine' } : undefined,
     },
     publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
     apiKeys,

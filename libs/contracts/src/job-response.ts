@@ -11,6 +11,8 @@ export interface JobView {
   callback_url: string | null;
   metadata: Record<string, unknown> | null;
   attempts: number;
+  /** Where the latest attempt went: the configured provider, or `engine-fallback` after a fallback. */
+  provider: string | null;
   outputs: OutputView[];
   error: { code: string; message: string } | null;
   created_at: string;

@@ -9,7 +9,10 @@ import { PrismaService } from './prisma.service.js';
 import { Prisma } from './generated/client.js';
 import type { Job, JobAttempt, JobOutput } from './generated/client.js';
 
-export type JobWithOutputs = Job & { outputs: JobOutput[] };
+/** A job with its outputs and its latest attempt's provider (for the public view). */
+export type JobWithOutputs = Job & { outputs: JobOutput[]; attempts?: { provider: string }[] };
+
+const latestAttempt = { orderBy: { attemptNo: 'desc' as const }, take: 1, select: { provider: true } };
 
 export interface NewJob {
   id: string;
@@ -87,7 +90,7 @@ export class JobRepository {
   }
 
   find(tenantId: string, id: string): Promise<JobWithOutputs | null> {
-    return this.prisma.job.findFirst({ where: { id, tenantId }, include: { outputs: { orderBy: { idx: 'asc' } } } });
+    return this.prisma.job.findFirst({ where: { id, tenantId }, include: { outputs: { orderBy: { idx: 'asc' } }, attempts: latestAttempt } });
   }
 
   findById(id: string): Promise<Job | null> {
@@ -110,7 +113,7 @@ export class JobRepository {
       },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: f.limit,
-      include: { outputs: { orderBy: { idx: 'asc' } } },
+      include: { outputs: { orderBy: { idx: 'asc' } }, attempts: latestAttempt },
     });
   }
 
@@ -277,6 +280,16 @@ export class JobRepository {
       UPDATE jobs SET state = 'succeeded', completed_at = now(), updated_at = now()
       WHERE id = ${jobId}::uuid AND state = 'storing' AND current_attempt_id = ${attemptId}`;
     return n > 0;
+  }
+
+  async hasAttemptWith(jobId: string, provider: string): Promise<boolean> {
+    return (await this.prisma.jobAttempt.count({ where: { jobId, provider } })) > 0;
+  }
+
+  /** Whether the job's latest attempt went to `provider` and failed for a provider-side reason (not a 429). */
+  async lastAttemptFailedAt(jobId: string, provider: string): Promise<boolean> {
+    const last = await this.prisma.jobAttempt.findFirst({ where: { jobId }, orderBy: { attemptNo: 'desc' } });
+    return !!last && last.provider === provider && last.state === 'failed' && last.errorCode !== 'provider_rate_limited';
   }
 
   /** Jobs that Postgres says should be in a queue, for the reconciler. */

@@ -2,8 +2,6 @@
  * HTTP client for ModelsLab's removebg_mask and fetch endpoints (and for the self-hosted engine, which
  * speaks the same contract). The API key travels in the body, never in logs.
  */
-import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../../config/src/index.js';
 import type { RemovebgOptions } from '../../contracts/src/index.js';
 import type { ProviderResult } from '../../db/src/job.repository.js';
 import { parseProviderAnswer } from './provider-answer.js';
@@ -24,19 +22,15 @@ export interface ProviderReply {
 
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
-@Injectable()
+/** One provider endpoint speaking the removebg_mask contract (ModelsLab, or our engine). */
 export class ModelslabClient {
-  readonly name: string;
-  private readonly baseUrl: string;
-  private readonly apiKey: string;
-  private readonly timeoutMs: number;
-
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.name = config.provider.kind;
-    this.baseUrl = config.provider.baseUrl;
-    this.apiKey = config.provider.apiKey;
-    this.timeoutMs = config.provider.timeoutMs;
-  }
+  constructor(
+    /** Recorded on each attempt: which provider it went to. */
+    readonly name: string,
+    private readonly baseUrl: string,
+    private readonly apiKey: string,
+    private readonly timeoutMs: number,
+  ) {}
 
   submit(req: SubmitRequest): Promise<ProviderReply> {
     return this.post('/api/v6/image_editing/removebg_mask', 'submit', {

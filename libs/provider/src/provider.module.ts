@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ModelslabClient } from './modelslab.client.js';
+import { ProviderClients } from './provider-clients.js';
 
-@Module({ providers: [ModelslabClient], exports: [ModelslabClient] })
+@Module({ providers: [ProviderClients], exports: [ProviderClients] })
 export class ProviderModule {}

@@ -23,6 +23,7 @@ export class JobPresenter {
       callback_url: job.callbackUrl,
       metadata: (job.metadata as Record<string, unknown> | null) ?? null,
       attempts: job.attemptCount,
+      provider: job.attempts?.[0]?.provider ?? null,
       outputs: job.state === 'succeeded' ? outputs : [],
       error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? '' } : null,
       created_at: job.createdAt.toISOString(),

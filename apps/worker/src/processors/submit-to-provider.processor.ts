@@ -10,7 +10,7 @@ import { APP_CONFIG, createLogger, type AppConfig } from '../../../../libs/confi
 import { JobErrorCode, JobName, type SubmitToProviderPayload } from '../../../../libs/contracts/src/index.js';
 import { JobRepository, type Job as JobRow, type JobAttempt } from '../../../../libs/db/src/index.js';
 import { ResultReconciler } from '../../../../libs/pipeline/src/index.js';
-import { ModelslabClient, PermanentProviderError, RetryableProviderError } from '../../../../libs/provider/src/index.js';
+import { PermanentProviderError, ProviderClients, RetryableProviderError, type ModelslabClient } from '../../../../libs/provider/src/index.js';
 import { AttemptEvents } from '../../../../libs/queue/src/index.js';
 import { ObjectStorage } from '../../../../libs/storage/src/index.js';
 import type { JobProcessor } from './job-processor.js';
@@ -35,7 +35,7 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly jobs: JobRepository,
-    private readonly provider: ModelslabClient,
+    private readonly providers: ProviderClients,
     private readonly reconciler: ResultReconciler,
     private readonly events: AttemptEvents,
     private readonly storage: ObjectStorage,
@@ -58,9 +58,10 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
     try {
       const resumable = row.state === 'processing' && attempt?.state === 'processing' && attempt.providerRequestId !== null;
       if (!resumable) {
-        attempt = await this.jobs.startAttempt(row.id, this.provider.name, randomBytes(24).toString('base64url'));
+        const client = await this.chooseProvider(row.id);
+        attempt = await this.jobs.startAttempt(row.id, client.name, randomBytes(24).toString('base64url'));
         if (!attempt) return 'skipped (no longer queued)';
-        await this.submit(row, attempt);
+        await this.submit(row, attempt, client);
       }
       await this.awaitResult(attempt!);
       return 'resolved';
@@ -69,6 +70,15 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
         log.info({ jobId, trackId }, 'handed back to the queue (shutting down); the next worker resumes waiting');
         // Shutting down: the provider keeps working; whoever picks the job up resumes waiting for the result.
         await job.moveToDelayed(Date.now() + 200, token);
+        throw new DelayedError();
+      }
+      if (attempt && this.providers.shouldFallBack(attempt.provider, err)) {
+        // Provider-side failure with a fallback configured: the next attempt goes to the engine, at once
+        // and without spending one of the job's attempts.
+        const e = err as RetryableProviderError | PermanentProviderError;
+        await this.jobs.requeueAfterFailedAttempt(jobId, attempt.id, e.code, e.message);
+        log.warn({ jobId, trackId, code: e.code, fallback: this.providers.fallback!.name }, `provider failed (${e.message}); falling back`);
+        await job.moveToDelayed(Date.now(), token);
         throw new DelayedError();
       }
       if (err instanceof RetryableProviderError) {
@@ -95,8 +105,16 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
     }
   }
 
+  /** The primary provider, unless this job already went to the fallback after a provider-side failure. */
+  private async chooseProvider(jobId: string): Promise<ModelslabClient> {
+    const fallback = this.providers.fallback;
+    if (fallback && (await this.jobs.hasAttemptWith(jobId, fallback.name))) return fallback;
+    if (fallback && (await this.jobs.lastAttemptFailedAt(jobId, this.providers.primary.name))) return fallback;
+    return this.providers.primary;
+  }
+
   /** Sends the attempt; the answer (any of the three shapes) is reconciled like a webhook. */
-  private async submit(row: JobRow, attempt: JobAttempt): Promise<void> {
+  private async submit(row: JobRow, attempt: JobAttempt, provider: ModelslabClient): Promise<void> {
     let image: string;
     if (row.imageUrl) {
       image = row.imageUrl;
@@ -111,8 +129,8 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
       }
     }
     const webhook = this.config.publicBaseUrl ? `${this.config.publicBaseUrl}/webhooks/modelslab/${attempt.id}/${attempt.webhookToken}` : null;
-    log.info({ jobId: row.id, trackId: row.trackId, attemptId: attempt.id.toString(), webhook: webhook !== null }, 'submitting to provider');
-    const reply = await this.provider.submit({ image, options: row.options as Record<string, never>, webhook, trackId: attempt.id });
+    log.info({ jobId: row.id, trackId: row.trackId, attemptId: attempt.id.toString(), provider: provider.name, webhook: webhook !== null }, 'submitting to provider');
+    const reply = await provider.submit({ image, options: row.options as Record<string, never>, webhook, trackId: attempt.id });
     await this.reconciler.apply(attempt.id, reply.result, 'submit', reply.raw);
   }
 
@@ -134,7 +152,7 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
       }
       nextPoll ??= Math.max(now, attempt.etaAt?.getTime() ?? now + interval);
       if (now >= nextPoll && attempt.providerRequestId) {
-        const reply = await this.provider.fetchResult(attempt.providerRequestId).catch((err: unknown) => {
+        const reply = await this.providers.forAttempt(attempt.provider).fetchResult(attempt.providerRequestId).catch((err: unknown) => {
           if (err instanceof RetryableProviderError && !err.isRateLimit) {
             log.warn({ attemptId: attempt.id.toString(), code: err.code }, `poll failed: ${err.message}`);
             return null;
