@@ -144,9 +144,23 @@ export async function migrateDeploy(databaseUrl: string): Promise<string[]> {
 
 /** SQL creating schema.prisma from nothing: used to write a first migration. */
 export async function diffEmptyToSchema(databaseUrl: string): Promise<string> {
+  return diffToSchema(databaseUrl, { tag: 'empty' });
+}
+
+/**
+ * SQL taking a database described by an older schema file to schema.prisma: how a new migration is written
+ * (`git show HEAD:prisma/schema.prisma > /tmp/old.prisma; npm run migrate -- sql-from-schema /tmp/old.prisma`).
+ * The migrations test checks that the migrations, applied in order, give exactly schema.prisma.
+ */
+export async function diffSchemaFileToSchema(databaseUrl: string, fromSchemaPath: string): Promise<string> {
+  const from = await readFile(fromSchemaPath, 'utf8');
+  return diffToSchema(databaseUrl, { tag: 'schemaDatamodel', files: [{ path: fromSchemaPath, content: from }] });
+}
+
+async function diffToSchema(databaseUrl: string, from: unknown): Promise<string> {
   return withEngine(databaseUrl, async (engine, schema) => {
     const out = await engine.diff({
-      from: { tag: 'empty' },
+      from,
       to: { tag: 'schemaDatamodel', files: [{ path: SCHEMA_PATH, content: schema }] },
       script: true,
       exitCode: null,
