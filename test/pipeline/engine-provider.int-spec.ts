@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
+import sharp, { type OutputInfo } from 'sharp';
 import { startModelslabEmulator, type ModelslabEmulator } from '../emulator/modelslab-emulator.js';
 import { startEngineProcess, type EngineProcess } from '../support/engine-process.js';
 import { startStack, type Stack } from '../support/stack.js';
@@ -41,7 +41,7 @@ async function download(job: any): Promise<Buffer> {
   return Buffer.from(await (await fetch(job.outputs[0].url)).arrayBuffer());
 }
 
-async function output(job: any): Promise<{ data: Buffer; info: sharp.OutputInfo }> {
+async function output(job: any): Promise<{ data: Buffer; info: OutputInfo }> {
   return sharp(await download(job)).raw().toBuffer({ resolveWithObject: true });
 }
 
