@@ -13,7 +13,13 @@ if (command === 'sql-from-schema' && !fromSchema) {
   console.error('usage: migrate sql-from-schema <older schema.prisma> [database url]');
   process.exit(64);
 }
-const url = process.argv[fromSchema ? 4 : 3] ?? loadConfig().databaseUrl;
+// Diffs only need a connection, not maskflow's database: they default to the server's `postgres` database.
+const defaultUrl = () => {
+  const url = new URL(loadConfig().databaseUrl);
+  if (command !== 'deploy') url.pathname = '/postgres';
+  return url.toString();
+};
+const url = process.argv[fromSchema ? 4 : 3] ?? defaultUrl();
 if (command === 'deploy') {
   const applied = await migrateDeploy(url);
   console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'database is up to date');
