@@ -9,7 +9,7 @@
 #
 # Env (defaults):
 #   S3_TEST_PORT=7480                       S3 endpoint http://127.0.0.1:$S3_TEST_PORT
-#   S3_TEST_DIR=/tmp/maskflow-s3            cluster state, logs, pid files
+#   S3_TEST_DIR=/tmp/maskflow-s3[-PORT]     cluster state, logs, pid files (-PORT unless the port is 7480)
 #   S3_TEST_ACCESS_KEY=maskflow-test-access
 #   S3_TEST_SECRET_KEY=maskflow-test-secret-key-0123456789
 #   S3_TEST_MON_PORT=6799                   mon (msgr2) port; if unset and busy, the next free one is used
@@ -22,7 +22,8 @@
 set -euo pipefail
 
 PORT="${S3_TEST_PORT:-7480}"
-DIR="${S3_TEST_DIR:-/tmp/maskflow-s3}"
+# Each port gets its own state directory, so runs on different ports never share (or stop) a cluster.
+if [ "$PORT" = 7480 ]; then DIR="${S3_TEST_DIR:-/tmp/maskflow-s3}"; else DIR="${S3_TEST_DIR:-/tmp/maskflow-s3-$PORT}"; fi
 ACCESS_KEY="${S3_TEST_ACCESS_KEY:-maskflow-test-access}"
 SECRET_KEY="${S3_TEST_SECRET_KEY:-maskflow-test-secret-key-0123456789}"
 MON_PORT_SET="${S3_TEST_MON_PORT:-}"
