@@ -12,6 +12,8 @@ import { Prisma } from './generated/client.js';
 /** A Prisma transaction client (or the client itself, for a single-statement emit). */
 export type SqlRunner = Pick<Prisma.TransactionClient, '$queryRaw'>;
 
+export type JobEventType = Extract<WebhookEventType, `job.${string}`>;
+
 export interface EmitEvent {
   tenantId: string;
   type: WebhookEventType;
@@ -61,16 +63,22 @@ export const ConsumerEvents = {
    * Emits the job's terminal event for its current run (dedupe key `<type>:<job id>:<run no>`), with the
    * job's callback_url as a target. Call it in the transaction of the terminal UPDATE, after it.
    */
-  async emitForJob(tx: SqlRunner, jobId: string, type: Extract<WebhookEventType, `job.${string}`>): Promise<string | null> {
+  async emitForJob(tx: SqlRunner, jobId: string, type: JobEventType): Promise<string | null> {
+    return (await ConsumerEvents.emitForJobs(tx, [jobId], type))[0] ?? null;
+  },
+
+  /** The same for many jobs in one statement (a set-based terminal UPDATE, e.g. canceling a batch). */
+  async emitForJobs(tx: SqlRunner, jobIds: readonly string[], type: JobEventType): Promise<string[]> {
+    if (jobIds.length === 0) return [];
     const rows = await tx.$queryRaw<{ id: string }[]>`
       WITH ev AS (
         INSERT INTO webhook_events (id, tenant_id, type, dedupe_key, job_id, data)
         SELECT ${newEventId}, j.tenant_id, ${type}, ${type} || ':' || j.id::text || ':' || j.run_no::text, j.id, NULL
         FROM jobs j
-        WHERE j.id = ${jobId}::uuid AND (j.callback_url IS NOT NULL OR ${subscribed(Prisma.sql`j.tenant_id`, type)})
+        WHERE j.id = ANY(${[...jobIds]}::uuid[]) AND (j.callback_url IS NOT NULL OR ${subscribed(Prisma.sql`j.tenant_id`, type)})
         ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
-        RETURNING id, tenant_id, job_id, type, (SELECT callback_url FROM jobs WHERE id = ${jobId}::uuid) AS callback_url
+        RETURNING id, tenant_id, job_id, type, (SELECT callback_url FROM jobs WHERE jobs.id = webhook_events.job_id) AS callback_url
       ) ${fanOut}`;
-    return rows[0]?.id ?? null;
+    return rows.map((r) => r.id);
   },
 };
