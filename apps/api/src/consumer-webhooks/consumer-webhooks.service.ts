@@ -174,7 +174,7 @@ export class ConsumerWebhooksService {
     const before = await this.getDelivery(tenantId, id);
     const claimed = await this.webhooks.redeliver(tenantId, id);
     if (!claimed) {
-      const why = before.status === 'pending' && before.endpoint_id === null ? 'an attempt is in flight' : 'its endpoint is disabled or deleted, or an attempt is in flight';
+      const why = before.target === 'endpoint' ? 'its endpoint is disabled or deleted, or an attempt is in flight' : 'an attempt is in flight';
       throw new ApiError(409, ApiErrorCode.InvalidState, `webhook delivery ${id} cannot be redelivered now: ${why}`);
     }
     try {
