@@ -5,10 +5,13 @@ import { PipelineModule } from '../../../libs/pipeline/src/index.js';
 import { ProviderModule } from '../../../libs/provider/src/index.js';
 import { QueueModule } from '../../../libs/queue/src/index.js';
 import { StorageModule } from '../../../libs/storage/src/index.js';
+import { JobPresenter } from '../../api/src/jobs/job.presenter.js';
+import { DeliverWebhookProcessor } from './processors/deliver-webhook.processor.js';
 import { JOB_PROCESSORS } from './processors/job-processor.js';
 import { StoreOutputsProcessor } from './processors/store-outputs.processor.js';
 import { SubmitToProviderProcessor } from './processors/submit-to-provider.processor.js';
 import { QueueReconciler } from './queue-reconciler.service.js';
+import { WebhookDispatcher } from './webhook-dispatcher.service.js';
 import { WorkerHost } from './worker-host.service.js';
 
 @Module({})
@@ -20,13 +23,16 @@ export class WorkerModule {
       providers: [
         SubmitToProviderProcessor,
         StoreOutputsProcessor,
+        DeliverWebhookProcessor,
+        JobPresenter,
         {
           provide: JOB_PROCESSORS,
-          inject: [SubmitToProviderProcessor, StoreOutputsProcessor],
+          inject: [SubmitToProviderProcessor, StoreOutputsProcessor, DeliverWebhookProcessor],
           useFactory: (...processors: unknown[]) => processors,
         },
         WorkerHost,
         QueueReconciler,
+        WebhookDispatcher,
       ],
     };
   }

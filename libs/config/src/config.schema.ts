@@ -11,6 +11,28 @@ const bool = z
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const httpUrl = z.url({ protocol: /^https?$/ });
 
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+/** "5s,5m,30m,2h" -> [5000, 300000, 1800000, 7200000]: the consumer webhook retry delays. */
+export function parseDurationList(value: string): number[] | undefined {
+  const out: number[] = [];
+  for (const part of value.split(',').map((p) => p.trim())) {
+    const m = /^(\d+)(ms|s|m|h)$/.exec(part);
+    if (!m) return undefined;
+    out.push(Number(m[1]) * DURATION_UNITS_MS[m[2] as keyof typeof DURATION_UNITS_MS]);
+  }
+  return out.length > 0 && out.length <= 50 ? out : undefined;
+}
+const durationList = (fallback: string) => z.string().default(fallback).transform((v, ctx) => {
+  const parsed = parseDurationList(v);
+  if (!parsed) {
+    ctx.addIssue({ code: 'custom', message: 'must be 1 to 50 comma-separated durations such as 5s,5m,2h (units ms, s, m, h)' });
+    return z.NEVER;
+  }
+  return parsed;
+});
+/** 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h: about a day and a half of retries. */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,14h';
+
 export const DEV_API_KEY = 'maskflow-dev-key';
 
 const schema = z
@@ -59,6 +81,12 @@ const schema = z
     SHUTDOWN_GRACE_MS: int(0, 600_000).default(25_000),
     RECONCILE_INTERVAL_MS: int(100, 86_400_000).default(30_000),
     RECONCILE_QUIET_MS: int(0, 86_400_000).default(60_000),
+    WEBHOOK_RETRY_SCHEDULE: durationList(DEFAULT_WEBHOOK_RETRY_SCHEDULE),
+    WEBHOOK_RETRY_JITTER: z.coerce.number().min(0).max(1).default(0.2),
+    WEBHOOK_TIMEOUT_MS: int(100, 25_000).default(10_000),
+    WEBHOOK_CONCURRENCY: int(1, 256).default(16),
+    WEBHOOK_DISPATCH_INTERVAL_MS: int(20, 600_000).default(1000),
+    WEBHOOK_SECRET_GRACE_SECONDS: int(0, 30 * 86_400).default(86_400),
   })
   .superRefine((env, ctx) => {
     if (env.PROVIDER === 'modelslab' && !env.MODELSLAB_API_KEY) {
@@ -100,6 +128,8 @@ export interface AppConfig {
   store: { concurrency: number; maxAttempts: number };
   shutdownGraceMs: number;
   reconcile: { intervalMs: number; quietMs: number };
+  /** Consumer webhooks: retry delays after each failed attempt (+-jitter), per-attempt timeout, workers. */
+  webhooks: { retryScheduleMs: number[]; jitter: number; timeoutMs: number; concurrency: number; dispatchIntervalMs: number; secretGraceSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -160,5 +190,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     store: { concurrency: e.STORE_CONCURRENCY, maxAttempts: e.STORE_MAX_ATTEMPTS },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     reconcile: { intervalMs: e.RECONCILE_INTERVAL_MS, quietMs: e.RECONCILE_QUIET_MS },
+    webhooks: {
+      retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
+      jitter: e.WEBHOOK_RETRY_JITTER,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      dispatchIntervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS,
+      secretGraceSeconds: e.WEBHOOK_SECRET_GRACE_SECONDS,
+    },
   };
 }

@@ -20,6 +20,7 @@ export const ApiErrorCode = {
   InvalidCursor: 'invalid_cursor',
   IdempotencyKeyReused: 'idempotency_key_reused',
   InvalidIdempotencyKey: 'invalid_idempotency_key',
+  UnknownEventType: 'unknown_event_type',
   Internal: 'internal_error',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];

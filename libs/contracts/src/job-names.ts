@@ -5,6 +5,7 @@
 export enum JobName {
   SubmitToProvider = 'submit-to-provider',
   StoreOutputs = 'store-outputs',
+  DeliverWebhook = 'deliver-webhook',
 }
 
 export interface SubmitToProviderPayload {
@@ -18,9 +19,16 @@ export interface StoreOutputsPayload {
   attemptId: string;
 }
 
+/** One HTTP attempt of a consumer webhook delivery (`attemptNo` makes the BullMQ id unique per attempt). */
+export interface DeliverWebhookPayload {
+  deliveryId: string;
+  attemptNo: number;
+}
+
 export interface JobPayloads {
   [JobName.SubmitToProvider]: SubmitToProviderPayload;
   [JobName.StoreOutputs]: StoreOutputsPayload;
+  [JobName.DeliverWebhook]: DeliverWebhookPayload;
 }
 
 export const ALL_JOB_NAMES: readonly JobName[] = Object.values(JobName);

@@ -5,6 +5,7 @@
 import { Injectable } from '@nestjs/common';
 import type { JobStateName } from '../../contracts/src/index.js';
 import { JobErrorCode } from '../../contracts/src/index.js';
+import { ConsumerEvents } from './consumer-events.js';
 import { PrismaService } from './prisma.service.js';
 import { Prisma } from './generated/client.js';
 import type { Job, JobAttempt, JobOutput } from './generated/client.js';
@@ -117,15 +118,18 @@ export class JobRepository {
     });
   }
 
-  /** Any non-terminal job -> canceled. Returns the job when this call canceled it. */
+  /** Any non-terminal job -> canceled (with its `job.canceled` webhook event). Returns the job when this call canceled it. */
   async cancel(tenantId: string, id: string): Promise<Job | null> {
-    const rows = await this.prisma.$queryRaw<Job[]>`
-      UPDATE jobs SET state = 'canceled', completed_at = now(), updated_at = now(),
-        error_code = NULL, error_message = NULL
-      WHERE id = ${id}::uuid AND tenant_id = ${tenantId}
-        AND state IN ('queued', 'submitting', 'processing', 'storing')
-      RETURNING id, run_no AS "runNo", track_id AS "trackId"`;
-    return rows[0] ?? null;
+    return this.prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<Job[]>`
+        UPDATE jobs SET state = 'canceled', completed_at = now(), updated_at = now(),
+          error_code = NULL, error_message = NULL
+        WHERE id = ${id}::uuid AND tenant_id = ${tenantId}
+          AND state IN ('queued', 'submitting', 'processing', 'storing')
+        RETURNING id, run_no AS "runNo", track_id AS "trackId"`;
+      if (rows[0]) await ConsumerEvents.emitForJob(tx, id, 'job.canceled');
+      return rows[0] ?? null;
+    });
   }
 
   /** failed | canceled -> queued, in a new run. Returns the new run number when this call re-queued it. */
@@ -222,6 +226,7 @@ export class JobRepository {
               error_code = ${JobErrorCode.ProviderFailed}, error_message = ${result.message}
             WHERE id = ${jobId}::uuid AND current_attempt_id = ${attemptId} AND state IN ('submitting', 'processing')
             RETURNING track_id AS "trackId"`;
+      if (!succeeded && moved.length > 0) await ConsumerEvents.emitForJob(tx, jobId, 'job.failed');
       const outcome: ResultOutcome = moved.length > 0 ? 'applied' : 'stale';
       await record(outcome, jobId);
       return {
@@ -260,6 +265,7 @@ export class JobRepository {
         await tx.$executeRaw`
           UPDATE job_attempts SET state = 'failed', error_code = ${code}, error_message = ${message}, resolved_at = now()
           WHERE job_id = ${jobId}::uuid AND state IN ('submitting', 'processing')`;
+        await ConsumerEvents.emitForJob(tx, jobId, 'job.failed');
       }
       return n > 0;
     });
@@ -274,12 +280,15 @@ export class JobRepository {
     });
   }
 
-  /** storing -> succeeded, only for the attempt whose outputs were stored. */
+  /** storing -> succeeded (with its `job.succeeded` webhook event), only for the attempt whose outputs were stored. */
   async markSucceeded(jobId: string, attemptId: bigint): Promise<boolean> {
-    const n = await this.prisma.$executeRaw`
-      UPDATE jobs SET state = 'succeeded', completed_at = now(), updated_at = now()
-      WHERE id = ${jobId}::uuid AND state = 'storing' AND current_attempt_id = ${attemptId}`;
-    return n > 0;
+    return this.prisma.$transaction(async (tx) => {
+      const n = await tx.$executeRaw`
+        UPDATE jobs SET state = 'succeeded', completed_at = now(), updated_at = now()
+        WHERE id = ${jobId}::uuid AND state = 'storing' AND current_attempt_id = ${attemptId}`;
+      if (n > 0) await ConsumerEvents.emitForJob(tx, jobId, 'job.succeeded');
+      return n > 0;
+    });
   }
 
   async hasAttemptWith(jobId: string, provider: string): Promise<boolean> {

@@ -13,9 +13,13 @@ import { createRedis } from './redis-connection.js';
 export function bullJobId<N extends JobName>(name: N, payload: JobPayloads[N], runNo: number): string {
   switch (name) {
     case JobName.SubmitToProvider:
-      return `${payload.jobId}.run${runNo}`;
+      return `${(payload as JobPayloads[JobName.SubmitToProvider]).jobId}.run${runNo}`;
     case JobName.StoreOutputs:
-      return `${payload.jobId}.attempt${(payload as JobPayloads[JobName.StoreOutputs]).attemptId}`;
+      return `${(payload as JobPayloads[JobName.StoreOutputs]).jobId}.attempt${(payload as JobPayloads[JobName.StoreOutputs]).attemptId}`;
+    case JobName.DeliverWebhook: {
+      const p = payload as JobPayloads[JobName.DeliverWebhook];
+      return `whd.${p.deliveryId}.a${p.attemptNo}`;
+    }
     default:
       throw new Error(`no id scheme for job name ${String(name)}`);
   }
@@ -53,6 +57,8 @@ export class QueueService implements OnApplicationShutdown {
       backoff: { type: 'exponential', delay: this.config.provider.backoffMs },
       removeOnComplete: { age: 24 * 3600, count: 10_000 },
       removeOnFail: { age: 7 * 24 * 3600 },
+      // Webhook deliveries keep their state in Postgres; their ids must be reusable by the dispatcher at once.
+      ...(name === JobName.DeliverWebhook ? { attempts: 1, removeOnComplete: true, removeOnFail: true } : {}),
     };
     await this.queue(name).add(name, payload, options);
     return jobId;
