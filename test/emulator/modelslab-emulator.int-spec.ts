@@ -332,7 +332,8 @@ describe('failed jobs', () => {
 
 describe('concurrency', () => {
   it('answers 429 with retry_after above maxInFlight; a burst of 20 never has more than the limit in flight', async () => {
-    await start({ maxInFlight: 3, retryAfterSeconds: 2, defaults: { latencyMs: 300, webhook: 'never' } });
+    // The latency is long so the whole burst arrives while the first three are in flight, however busy the machine.
+    await start({ maxInFlight: 3, retryAfterSeconds: 2, defaults: { latencyMs: 4000, webhook: 'never' } });
     const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => submit({ image: `${rx.url}/images/red.png`, track_id: i })));
     const accepted = burst.filter((a) => a.http === 200);
     const limited = burst.filter((a) => a.http === 429);
@@ -351,7 +352,7 @@ describe('concurrency', () => {
   });
 
   it('sync answers hold their slot until answered; setMaxInFlight changes the limit', async () => {
-    await start({ maxInFlight: 2, defaults: { answer: 'success', latencyMs: 150 } });
+    await start({ maxInFlight: 2, defaults: { answer: 'success', latencyMs: 3000 } });
     emu.setMaxInFlight(4);
     const burst = await Promise.all(Array.from({ length: 20 }, () => submit({ image: `${rx.url}/images/blue.png` })));
     expect(burst.filter((a) => a.json.status === 'success')).toHaveLength(4);

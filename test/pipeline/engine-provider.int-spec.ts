@@ -11,6 +11,9 @@ import { startEngineProcess, type EngineProcess } from '../support/engine-proces
 import { startStack, type Stack } from '../support/stack.js';
 
 const samples = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../samples');
+// The engine answers a submit while it decodes and segments other images on the same two cores: on a busy
+// machine that can take longer than the stack's 5 s default, which would make these tests retry, not fail.
+const ENGINE_ANSWER_MS = '60000';
 let engine: EngineProcess;
 let stack: Stack | undefined;
 let emulator: ModelslabEmulator | undefined;
@@ -46,7 +49,7 @@ async function output(job: any): Promise<{ data: Buffer; info: OutputInfo }> {
 }
 
 it('cuts out a real photo through the whole pipeline, with the engine as the provider', async () => {
-  stack = await startStack({ providerUrl: engine.url, providerKey: engine.apiKey, env: { PROVIDER: 'engine', ENGINE_URL: engine.url, ENGINE_API_KEY: engine.apiKey } });
+  stack = await startStack({ providerUrl: engine.url, providerKey: engine.apiKey, env: { PROVIDER: 'engine', ENGINE_URL: engine.url, ENGINE_API_KEY: engine.apiKey, PROVIDER_TIMEOUT_MS: ENGINE_ANSWER_MS } });
   const cutout = await upload('cat.jpg');
   const mask = await upload('cat.jpg', { only_mask: true });
   const job = await stack.waitForState(cutout, ['succeeded', 'failed'], 180_000);
@@ -75,7 +78,7 @@ it('falls back to the engine when ModelsLab fails for provider-side reasons (402
   emulator = await startModelslabEmulator({ apiKey: 'k' });
   let calls = 0;
   emulator.setDecide(() => (++calls % 2 === 1 ? { error: { httpStatus: 402, message: 'Insufficient credits' } } : { error: { httpStatus: 503, message: 'down' } }));
-  stack = await startStack({ providerUrl: emulator.url, providerKey: 'k', env: { PROVIDER_FALLBACK: 'engine', ENGINE_URL: engine.url, ENGINE_API_KEY: engine.apiKey } });
+  stack = await startStack({ providerUrl: emulator.url, providerKey: 'k', env: { PROVIDER_FALLBACK: 'engine', ENGINE_URL: engine.url, ENGINE_API_KEY: engine.apiKey, PROVIDER_TIMEOUT_MS: ENGINE_ANSWER_MS } });
   const a = await upload('coffee.jpg');
   const b = await upload('astronaut.jpg');
   for (const id of [a, b]) {
