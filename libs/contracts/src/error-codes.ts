@@ -20,6 +20,9 @@ export const ApiErrorCode = {
   InvalidCursor: 'invalid_cursor',
   IdempotencyKeyReused: 'idempotency_key_reused',
   InvalidIdempotencyKey: 'invalid_idempotency_key',
+  MethodNotAllowed: 'method_not_allowed',
+  RateLimited: 'rate_limited',
+  Forbidden: 'forbidden',
   Internal: 'internal_error',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
