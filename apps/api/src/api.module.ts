@@ -3,6 +3,7 @@ import { ConfigModule, type AppConfig } from '../../../libs/config/src/index.js'
 import { DbModule } from '../../../libs/db/src/index.js';
 import { QueueModule } from '../../../libs/queue/src/index.js';
 import { AccessModule } from './access/access.module.js';
+import { FacadeModule } from './facade/facade.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 import { HealthController } from './health.controller.js';
@@ -12,7 +13,7 @@ export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, AccessModule, JobsModule, WebhooksModule],
+      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, AccessModule, JobsModule, FacadeModule, WebhooksModule],
       controllers: [HealthController],
     };
   }

@@ -5,6 +5,7 @@ import { PipelineModule } from '../../../libs/pipeline/src/index.js';
 import { ProviderModule } from '../../../libs/provider/src/index.js';
 import { QueueModule } from '../../../libs/queue/src/index.js';
 import { StorageModule } from '../../../libs/storage/src/index.js';
+import { FacadeWebhookDispatcher } from './facade/facade-webhook-dispatcher.service.js';
 import { JOB_PROCESSORS } from './processors/job-processor.js';
 import { StoreOutputsProcessor } from './processors/store-outputs.processor.js';
 import { SubmitToProviderProcessor } from './processors/submit-to-provider.processor.js';
@@ -27,6 +28,7 @@ export class WorkerModule {
         },
         WorkerHost,
         QueueReconciler,
+        FacadeWebhookDispatcher,
       ],
     };
   }

@@ -3,3 +3,4 @@ export * from './job-states.js';
 export * from './error-codes.js';
 export * from './job-request.schema.js';
 export * from './job-response.js';
+export * from './modelslab-facade.js';

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, NotFoundException, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { ApiErrorCode } from '../../../../libs/contracts/src/index.js';
+import { ApiErrorCode, FACADE_PATH_PREFIX, facadeError } from '../../../../libs/contracts/src/index.js';
 import type { Logger } from '../../../../libs/config/src/index.js';
 import { ApiError } from './api-error.js';
 import { allowedMethods } from './allowed-methods.js';
@@ -48,6 +48,12 @@ export class ApiExceptionFilter implements ExceptionFilter {
       // No route matched: 405 with Allow when the path exists under another method.
       const req = host.switchToHttp().getRequest<Request>();
       const allow = allowedMethods(req);
+      if (req.path.startsWith(FACADE_PATH_PREFIX) && !res.headersSent) {
+        // The ModelsLab-compatible facade keeps the provider's error shape.
+        if (allow.length > 0) res.setHeader('Allow', allow.join(', '));
+        res.status(allow.length > 0 ? 405 : 404).json(facadeError(allow.length > 0 ? `Use ${allow.join(', ')} for this endpoint.` : 'Endpoint not found.'));
+        return;
+      }
       if (allow.length > 0 && !res.headersSent) {
         res.setHeader('Allow', allow.join(', '));
         res.status(405).json({ error: { code: ApiErrorCode.MethodNotAllowed, message: `${req.method} is not allowed here; use ${allow.join(', ')}`, details: { allow } } });
