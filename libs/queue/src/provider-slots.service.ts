@@ -53,6 +53,9 @@ export type SlotAnswer = 'acquired' | 'global_full' | 'tenant_full';
 
 @Injectable()
 export class ProviderSlots {
+  /** How long a slot stays held without renewal (a dead worker's slots come back after this). */
+  leaseMs = SLOT_LEASE_MS;
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly queues: QueueService,
@@ -66,13 +69,13 @@ export class ProviderSlots {
 
   /** Takes a slot for `jobId` (or renews the one it holds). `queueJobId` leaves the tenant's waiting set. */
   async acquire(tenantId: string, jobId: string, queueJobId: string): Promise<SlotAnswer> {
-    const r = (await this.queues.connection.eval(ACQUIRE, 3, ...this.keys(tenantId), jobId, SLOT_LEASE_MS, this.config.provider.maxInFlight, this.config.access.tenantMaxInFlight, queueJobId)) as number;
+    const r = (await this.queues.connection.eval(ACQUIRE, 3, ...this.keys(tenantId), jobId, this.leaseMs, this.config.provider.maxInFlight, this.config.access.tenantMaxInFlight, queueJobId)) as number;
     return r === 1 ? 'acquired' : r === -1 ? 'global_full' : 'tenant_full';
   }
 
   /** Extends the lease; false when it had lapsed (the slot may have gone to another job). */
   async renew(tenantId: string, jobId: string): Promise<boolean> {
-    return ((await this.queues.connection.eval(RENEW, 2, ...this.keys(tenantId).slice(0, 2), jobId, SLOT_LEASE_MS)) as number) === 1;
+    return ((await this.queues.connection.eval(RENEW, 2, ...this.keys(tenantId).slice(0, 2), jobId, this.leaseMs)) as number) === 1;
   }
 
   /** Remembers a parked job of the tenant, to be promoted when one of the tenant's slots frees. */
