@@ -6,6 +6,8 @@ import { createLogger, type AppConfig } from '../../../libs/config/src/index.js'
 import { ObjectStorage } from '../../../libs/storage/src/index.js';
 import { ApiModule } from './api.module.js';
 import { ApiExceptionFilter, toErrorBody } from './errors/api-exception.filter.js';
+import { facadeErrorBody } from './facade/facade-exception.filter.js';
+import { FACADE_PATH_PREFIX } from '../../../libs/contracts/src/index.js';
 
 /** Builds the HTTP app (used by main.ts and by the tests). */
 export async function createApiApp(config: AppConfig): Promise<NestExpressApplication> {
@@ -16,7 +18,8 @@ export async function createApiApp(config: AppConfig): Promise<NestExpressApplic
   // Body-parser errors happen before Nest's routing: answer them in the same error shape.
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
-    const { status, body } = toErrorBody(err, logger);
+    // The ModelsLab-compatible facade answers in the provider's error shape.
+    const { status, body } = _req.path.startsWith(FACADE_PATH_PREFIX) ? facadeErrorBody(err) : toErrorBody(err, logger);
     res.status(status).json(body);
   });
   app.useGlobalFilters(new ApiExceptionFilter(logger));

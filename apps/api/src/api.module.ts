@@ -3,6 +3,8 @@ import { ConfigModule, type AppConfig } from '../../../libs/config/src/index.js'
 import { DbModule } from '../../../libs/db/src/index.js';
 import { QueueModule } from '../../../libs/queue/src/index.js';
 import { ConsumerWebhooksModule } from './consumer-webhooks/consumer-webhooks.module.js';
+import { AccessModule } from './access/access.module.js';
+import { FacadeModule } from './facade/facade.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 import { HealthController } from './health.controller.js';
@@ -12,7 +14,7 @@ export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, JobsModule, WebhooksModule, ConsumerWebhooksModule],
+      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, AccessModule, JobsModule, FacadeModule, WebhooksModule, ConsumerWebhooksModule],
       controllers: [HealthController],
     };
   }

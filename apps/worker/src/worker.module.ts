@@ -7,6 +7,7 @@ import { QueueModule } from '../../../libs/queue/src/index.js';
 import { StorageModule } from '../../../libs/storage/src/index.js';
 import { JobPresenter } from '../../api/src/jobs/job.presenter.js';
 import { DeliverWebhookProcessor } from './processors/deliver-webhook.processor.js';
+import { FacadeWebhookDispatcher } from './facade/facade-webhook-dispatcher.service.js';
 import { JOB_PROCESSORS } from './processors/job-processor.js';
 import { StoreOutputsProcessor } from './processors/store-outputs.processor.js';
 import { SubmitToProviderProcessor } from './processors/submit-to-provider.processor.js';
@@ -33,6 +34,7 @@ export class WorkerModule {
         WorkerHost,
         QueueReconciler,
         WebhookDispatcher,
+        FacadeWebhookDispatcher,
       ],
     };
   }

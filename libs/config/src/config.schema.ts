@@ -87,6 +87,16 @@ const schema = z
     WEBHOOK_CONCURRENCY: int(1, 256).default(16),
     WEBHOOK_DISPATCH_INTERVAL_MS: int(20, 600_000).default(1000),
     WEBHOOK_SECRET_GRACE_SECONDS: int(0, 30 * 86_400).default(86_400),
+    // Access: managed keys, admin, rate limits, tenant share of the provider, facade webhooks.
+    ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+    API_KEY_CACHE_TTL_MS: int(0, 600_000).default(5000),
+    RATE_LIMIT_REQUESTS: int(0, 1_000_000_000).default(6000),
+    RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
+    TENANT_MAX_SHARE: z.coerce.number().gt(0).max(1).default(1),
+    TENANT_MAX_IN_FLIGHT: int(1, 1000).optional(),
+    FACADE_WEBHOOK_INTERVAL_MS: int(50, 600_000).default(1000),
+    FACADE_WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+    FACADE_WEBHOOK_MAX_ATTEMPTS: int(1, 50).default(5),
   })
   .superRefine((env, ctx) => {
     if (env.PROVIDER === 'modelslab' && !env.MODELSLAB_API_KEY) {
@@ -130,6 +140,17 @@ export interface AppConfig {
   reconcile: { intervalMs: number; quietMs: number };
   /** Consumer webhooks: retry delays after each failed attempt (+-jitter), per-attempt timeout, workers. */
   webhooks: { retryScheduleMs: number[]; jitter: number; timeoutMs: number; concurrency: number; dispatchIntervalMs: number; secretGraceSeconds: number };
+  access: {
+    /** Guards /v1/admin; admin endpoints are off when unset. */
+    adminApiKey: string | undefined;
+    /** How long a replica trusts what it read about a managed key (revocation takes effect within this). */
+    keyCacheTtlMs: number;
+    /** Requests per window per key (0 = no limit); a managed key may carry its own limit. */
+    rateLimit: { requests: number; windowSeconds: number };
+    /** Provider slots one tenant may hold at once (TENANT_MAX_SHARE of PROVIDER_MAX_IN_FLIGHT, or TENANT_MAX_IN_FLIGHT). */
+    tenantMaxInFlight: number;
+  };
+  facade: { webhookIntervalMs: number; webhookTimeoutMs: number; webhookMaxAttempts: number };
 }
 
 export class ConfigError extends Error {
@@ -198,5 +219,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       dispatchIntervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS,
       secretGraceSeconds: e.WEBHOOK_SECRET_GRACE_SECONDS,
     },
+    access: {
+      adminApiKey: e.ADMIN_API_KEY,
+      keyCacheTtlMs: e.API_KEY_CACHE_TTL_MS,
+      rateLimit: { requests: e.RATE_LIMIT_REQUESTS, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS },
+      tenantMaxInFlight: Math.min(
+        e.TENANT_MAX_IN_FLIGHT ?? e.PROVIDER_MAX_IN_FLIGHT,
+        Math.max(1, Math.floor(e.TENANT_MAX_SHARE * e.PROVIDER_MAX_IN_FLIGHT + 1e-9)),
+      ),
+    },
+    facade: { webhookIntervalMs: e.FACADE_WEBHOOK_INTERVAL_MS, webhookTimeoutMs: e.FACADE_WEBHOOK_TIMEOUT_MS, webhookMaxAttempts: e.FACADE_WEBHOOK_MAX_ATTEMPTS },
   };
 }

@@ -21,6 +21,9 @@ export const ApiErrorCode = {
   IdempotencyKeyReused: 'idempotency_key_reused',
   InvalidIdempotencyKey: 'invalid_idempotency_key',
   UnknownEventType: 'unknown_event_type',
+  MethodNotAllowed: 'method_not_allowed',
+  RateLimited: 'rate_limited',
+  Forbidden: 'forbidden',
   Internal: 'internal_error',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];

@@ -5,3 +5,4 @@ export * from './job-request.schema.js';
 export * from './job-response.js';
 export * from './webhook-events.js';
 export * from './webhook-endpoint-request.schema.js';
+export * from './modelslab-facade.js';

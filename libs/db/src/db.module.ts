@@ -1,8 +1,13 @@
 import { Global, Module } from '@nestjs/common';
+import { ApiKeyRepository } from './api-key.repository.js';
+import { FacadeRequestRepository } from './facade-request.repository.js';
 import { JobRepository } from './job.repository.js';
 import { PrismaService } from './prisma.service.js';
 import { WebhookRepository } from './webhook.repository.js';
 
 @Global()
-@Module({ providers: [PrismaService, JobRepository, WebhookRepository], exports: [PrismaService, JobRepository, WebhookRepository] })
+@Module({
+  providers: [PrismaService, JobRepository, WebhookRepository, ApiKeyRepository, FacadeRequestRepository],
+  exports: [PrismaService, JobRepository, WebhookRepository, ApiKeyRepository, FacadeRequestRepository],
+})
 export class DbModule {}

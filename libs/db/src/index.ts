@@ -4,4 +4,7 @@ export * from './job.repository.js';
 export * from './webhook.repository.js';
 export * from './consumer-events.js';
 export * from './migrator.js';
+export * from './api-key.repository.js';
+export * from './api-key-secret.js';
+export * from './facade-request.repository.js';
 export type { Job, JobAttempt, JobOutput } from './generated/client.js';

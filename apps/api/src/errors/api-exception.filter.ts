@@ -1,15 +1,18 @@
-import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
-import type { Response } from 'express';
-import { ApiErrorCode } from '../../../../libs/contracts/src/index.js';
+import { ArgumentsHost, Catch, HttpException, NotFoundException, type ExceptionFilter } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { ApiErrorCode, FACADE_PATH_PREFIX, facadeError } from '../../../../libs/contracts/src/index.js';
 import type { Logger } from '../../../../libs/config/src/index.js';
 import { ApiError } from './api-error.js';
+import { allowedMethods } from './allowed-methods.js';
 
 const STATUS_CODES: Record<number, ApiErrorCode> = {
   400: ApiErrorCode.ValidationFailed,
   401: ApiErrorCode.Unauthorized,
   404: ApiErrorCode.NotFound,
   413: ApiErrorCode.PayloadTooLarge,
+  405: ApiErrorCode.MethodNotAllowed,
   415: ApiErrorCode.UnsupportedMediaType,
+  429: ApiErrorCode.RateLimited,
 };
 
 /** Every error leaves in one shape; internal errors are logged, never echoed (no secrets in answers). */
@@ -41,6 +44,24 @@ export class ApiExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
+    if (exception instanceof NotFoundException && exception.message.startsWith('Cannot ')) {
+      // No route matched: 405 with Allow when the path exists under another method.
+      const req = host.switchToHttp().getRequest<Request>();
+      const allow = allowedMethods(req);
+      if (req.path.startsWith(FACADE_PATH_PREFIX) && !res.headersSent) {
+        // The ModelsLab-compatible facade keeps the provider's error shape.
+        if (allow.length > 0) res.setHeader('Allow', allow.join(', '));
+        res.status(allow.length > 0 ? 405 : 404).json(facadeError(allow.length > 0 ? `Use ${allow.join(', ')} for this endpoint.` : 'Endpoint not found.'));
+        return;
+      }
+      if (allow.length > 0 && !res.headersSent) {
+        res.setHeader('Allow', allow.join(', '));
+        res.status(405).json({ error: { code: ApiErrorCode.MethodNotAllowed, message: `${req.method} is not allowed here; use ${allow.join(', ')}`, details: { allow } } });
+        return;
+      }
+      if (!res.headersSent) res.status(404).json({ error: { code: ApiErrorCode.NotFound, message: 'no such route' } });
+      return;
+    }
     const { status, body } = toErrorBody(exception, this.logger);
     if (!res.headersSent) res.status(status).json(body);
   }

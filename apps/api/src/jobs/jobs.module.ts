@@ -17,5 +17,6 @@ import { JobsService } from './jobs.service.js';
   ],
   controllers: [JobsController],
   providers: [JobsService, JobPresenter],
+  exports: [JobsService],
 })
 export class JobsModule {}

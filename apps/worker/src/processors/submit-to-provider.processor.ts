@@ -11,7 +11,7 @@ import { JobErrorCode, JobName, type SubmitToProviderPayload } from '../../../..
 import { JobRepository, type Job as JobRow, type JobAttempt } from '../../../../libs/db/src/index.js';
 import { ResultReconciler } from '../../../../libs/pipeline/src/index.js';
 import { PermanentProviderError, ProviderClients, RetryableProviderError, type ModelslabClient } from '../../../../libs/provider/src/index.js';
-import { AttemptEvents } from '../../../../libs/queue/src/index.js';
+import { AttemptEvents, ProviderSlots, QueueService, SLOT_LEASE_MS } from '../../../../libs/queue/src/index.js';
 import { ObjectStorage } from '../../../../libs/storage/src/index.js';
 import type { JobProcessor } from './job-processor.js';
 
@@ -27,6 +27,11 @@ function exhaustedCode(err: RetryableProviderError): string {
 
 class HandBack extends Error {}
 
+/** How long a job parked for its tenant's share waits at most before trying again (a freed slot wakes it sooner). */
+const TENANT_PARK_MS = 5000;
+/** A job that found every provider slot taken (a lapsed worker's lease, a hand-back in progress). */
+const GLOBAL_PARK_MS = 500;
+
 @Injectable()
 export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToProvider> {
   readonly jobName = JobName.SubmitToProvider;
@@ -39,6 +44,8 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
     private readonly reconciler: ResultReconciler,
     private readonly events: AttemptEvents,
     private readonly storage: ObjectStorage,
+    private readonly slots: ProviderSlots,
+    private readonly queues: QueueService,
   ) {}
 
   concurrency(): number {
@@ -54,6 +61,49 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
     const { jobId, trackId } = job.data;
     const row = await this.jobs.findById(jobId);
     if (!row || !(AT_PROVIDER as readonly string[]).includes(row.state)) return `skipped (${row?.state ?? 'missing'})`;
+    // A provider slot within the global limit and the tenant's share, or wait in the delayed set.
+    const slot = await this.slots.acquire(row.tenantId, row.id, job.id!);
+    if (slot !== 'acquired') {
+      await job.moveToDelayed(Date.now() + (slot === 'tenant_full' ? TENANT_PARK_MS : GLOBAL_PARK_MS), token);
+      if (slot === 'tenant_full') await this.slots.park(row.tenantId, job.id!);
+      log.debug({ jobId, trackId, tenantId: row.tenantId, slot }, 'no provider slot; parked');
+      throw new DelayedError();
+    }
+    const renew = setInterval(() => {
+      this.slots.renew(row.tenantId, row.id).then(
+        (held) => held || log.warn({ jobId, trackId }, 'provider slot lease had lapsed'),
+        (err: unknown) => log.warn({ err, jobId }, 'could not renew the provider slot lease'),
+      );
+    }, SLOT_LEASE_MS / 3);
+    let keepSlot = false;
+    try {
+      return await this.holdingSlot(job, token, row, () => (keepSlot = true));
+    } finally {
+      clearInterval(renew);
+      // A hand-back keeps the lease: the job is still in flight at the provider and the next worker renews it.
+      if (!keepSlot) await this.releaseSlot(row.tenantId, row.id);
+    }
+  }
+
+  /** Frees the slot and wakes the tenant's longest-parked job, if it is still parked. */
+  private async releaseSlot(tenantId: string, jobId: string): Promise<void> {
+    for (let i = 0; i < 5; i++) {
+      const next = await this.slots.release(tenantId, jobId).catch((err: unknown) => {
+        log.warn({ err, jobId }, 'could not release the provider slot; its lease lapses on its own');
+        return null;
+      });
+      if (!next) return;
+      const parked = await this.queues.queue(JobName.SubmitToProvider).getJob(next);
+      const promoted = await parked?.promote().then(
+        () => true,
+        () => false, // no longer delayed (woke on its own, or gone): try the next one
+      );
+      if (promoted) return;
+    }
+  }
+
+  private async holdingSlot(job: Job<SubmitToProviderPayload>, token: string | undefined, row: JobRow, onHandBack: () => void): Promise<string> {
+    const { jobId, trackId } = job.data;
     let attempt: JobAttempt | null = row.currentAttempt !== null ? await this.jobs.findAttempt(row.currentAttempt) : null;
     try {
       const resumable = row.state === 'processing' && attempt?.state === 'processing' && attempt.providerRequestId !== null;
@@ -67,6 +117,7 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
       return 'resolved';
     } catch (err) {
       if (err instanceof HandBack) {
+        onHandBack();
         log.info({ jobId, trackId }, 'handed back to the queue (shutting down); the next worker resumes waiting');
         // Shutting down: the provider keeps working; whoever picks the job up resumes waiting for the result.
         await job.moveToDelayed(Date.now() + 200, token);

@@ -1,0 +1,96 @@
+/**
+ * Provider slots in Redis, shared by every worker process: one Lua script takes a slot only if both the
+ * global limit (PROVIDER_MAX_IN_FLIGHT) and the tenant's share (TENANT_MAX_SHARE / TENANT_MAX_IN_FLIGHT)
+ * have room, atomically, so a busy tenant waits while other tenants still get slots.
+ *
+ * A slot is a lease (member = our job id, score = expiry) renewed while the job holds it, so a worker that
+ * dies cannot leak slots: its leases lapse after LEASE_MS. The same job taking its slot again (a resumed
+ * wait after a hand-back) renews its lease instead of counting twice. Jobs of a tenant at its share park in
+ * BullMQ's delayed set and in the tenant's waiting set; releasing a slot promotes the tenant's oldest one.
+ * Every key carries the queue prefix's hash tag, so the script's keys share one Redis Cluster slot.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../../config/src/index.js';
+import { QueueService } from './queue.service.js';
+
+export const SLOT_LEASE_MS = 30_000;
+
+const ACQUIRE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+  redis.call('ZADD', KEYS[2], now + lease, ARGV[1])
+  redis.call('PEXPIRE', KEYS[2], lease * 2)
+  return 1
+end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return -1 end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then return -2 end
+redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+redis.call('ZADD', KEYS[2], now + lease, ARGV[1])
+redis.call('PEXPIRE', KEYS[2], lease * 2)
+redis.call('ZREM', KEYS[3], ARGV[5])
+return 1`;
+
+const RENEW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local a = redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZADD', KEYS[2], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2]) * 2)
+return a`;
+
+const RELEASE = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+local next = redis.call('ZPOPMIN', KEYS[3])
+return next[1] or false`;
+
+export type SlotAnswer = 'acquired' | 'global_full' | 'tenant_full';
+
+@Injectable()
+export class ProviderSlots {
+  /** How long a slot stays held without renewal (a dead worker's slots come back after this). */
+  leaseMs = SLOT_LEASE_MS;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly queues: QueueService,
+  ) {}
+
+  private keys(tenantId: string): [string, string, string] {
+    const p = `${this.config.redis.prefix}:provider-slots`;
+    const t = encodeURIComponent(tenantId);
+    return [`${p}:global`, `${p}:tenant:${t}`, `${p}:waiting:${t}`];
+  }
+
+  /** Takes a slot for `jobId` (or renews the one it holds). `queueJobId` leaves the tenant's waiting set. */
+  async acquire(tenantId: string, jobId: string, queueJobId: string): Promise<SlotAnswer> {
+    const r = (await this.queues.connection.eval(ACQUIRE, 3, ...this.keys(tenantId), jobId, this.leaseMs, this.config.provider.maxInFlight, this.config.access.tenantMaxInFlight, queueJobId)) as number;
+    return r === 1 ? 'acquired' : r === -1 ? 'global_full' : 'tenant_full';
+  }
+
+  /** Extends the lease; false when it had lapsed (the slot may have gone to another job). */
+  async renew(tenantId: string, jobId: string): Promise<boolean> {
+    return ((await this.queues.connection.eval(RENEW, 2, ...this.keys(tenantId).slice(0, 2), jobId, this.leaseMs)) as number) === 1;
+  }
+
+  /** Remembers a parked job of the tenant, to be promoted when one of the tenant's slots frees. */
+  async park(tenantId: string, queueJobId: string): Promise<void> {
+    await this.queues.connection.zadd(this.keys(tenantId)[2], Date.now(), queueJobId);
+  }
+
+  /** Frees the slot; returns the tenant's longest-parked queue job id, if any (the caller promotes it). */
+  async release(tenantId: string, jobId: string): Promise<string | null> {
+    return (await this.queues.connection.eval(RELEASE, 3, ...this.keys(tenantId), jobId)) as string | null;
+  }
+
+  /** Slots held now: in total and by one tenant (expired leases not counted). */
+  async inUse(tenantId?: string): Promise<number> {
+    const [global, tenant] = this.keys(tenantId ?? '');
+    return this.queues.connection.zcount(tenantId === undefined ? global : tenant, `(${Date.now()}`, '+inf');
+  }
+}
