@@ -165,6 +165,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 export async function truncateAll(): Promise<void> {
   const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await c.connect();
-  await c.query('TRUNCATE jobs, job_attempts, job_outputs, provider_events, api_keys, tenants RESTART IDENTITY CASCADE');
+  await c.query('TRUNCATE jobs, job_attempts, job_outputs, provider_events, api_keys, tenants, batches RESTART IDENTITY CASCADE');
   await c.end();
 }

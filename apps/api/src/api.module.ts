@@ -7,6 +7,7 @@ import { AccessModule } from './access/access.module.js';
 import { FacadeModule } from './facade/facade.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
+import { BatchesModule } from './batches/batches.module.js';
 import { HealthController } from './health.controller.js';
 
 @Module({})
@@ -14,7 +15,7 @@ export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, AccessModule, JobsModule, FacadeModule, WebhooksModule, ConsumerWebhooksModule],
+      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, AccessModule, JobsModule, FacadeModule, WebhooksModule, ConsumerWebhooksModule, BatchesModule],
       controllers: [HealthController],
     };
   }

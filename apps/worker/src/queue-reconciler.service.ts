@@ -5,7 +5,7 @@
  */
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, createLogger, type AppConfig } from '../../../libs/config/src/index.js';
-import { JobName } from '../../../libs/contracts/src/index.js';
+import { BATCH_ITEM_PRIORITY, JobName } from '../../../libs/contracts/src/index.js';
 import { JobRepository } from '../../../libs/db/src/index.js';
 import { QueueService, bullJobId } from '../../../libs/queue/src/index.js';
 
@@ -51,7 +51,9 @@ export class QueueReconciler implements OnApplicationBootstrap, OnApplicationShu
       const existing = await this.queues.queue(name).getJob(id);
       if (existing && LIVE_STATES.has(await existing.getState())) continue;
       if (existing) await existing.remove().catch(() => undefined);
-      await this.queues.enqueue(name, payload as never, { runNo: job.runNo });
+      // Batch items keep their lower priority, so a rebuilt queue still serves single jobs first.
+      const priority = name === JobName.SubmitToProvider && job.batchId ? BATCH_ITEM_PRIORITY : undefined;
+      await this.queues.enqueue(name, payload as never, { runNo: job.runNo, priority });
       requeued++;
       log.warn({ jobId: job.id, trackId: job.trackId, state: job.state, queue: name }, 'job had no queued work; re-enqueued');
     }

@@ -13,6 +13,8 @@ import { StoreOutputsProcessor } from './processors/store-outputs.processor.js';
 import { SubmitToProviderProcessor } from './processors/submit-to-provider.processor.js';
 import { QueueReconciler } from './queue-reconciler.service.js';
 import { WebhookDispatcher } from './webhook-dispatcher.service.js';
+import { BatchFeeder } from './batch-feeder.service.js';
+import { BatchesCoreModule } from '../../../libs/batches/src/index.js';
 import { WorkerHost } from './worker-host.service.js';
 
 @Module({})
@@ -20,7 +22,7 @@ export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, StorageModule, ProviderModule, PipelineModule],
+      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, StorageModule, ProviderModule, PipelineModule, BatchesCoreModule],
       providers: [
         SubmitToProviderProcessor,
         StoreOutputsProcessor,
@@ -35,6 +37,7 @@ export class WorkerModule {
         QueueReconciler,
         WebhookDispatcher,
         FacadeWebhookDispatcher,
+        BatchFeeder,
       ],
     };
   }

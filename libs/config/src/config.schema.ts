@@ -97,6 +97,9 @@ const schema = z
     FACADE_WEBHOOK_INTERVAL_MS: int(50, 600_000).default(1000),
     FACADE_WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
     FACADE_WEBHOOK_MAX_ATTEMPTS: int(1, 50).default(5),
+    BATCH_WINDOW: int(1, 100_000).default(200),
+    BATCH_FEED_INTERVAL_MS: int(10, 60_000).default(250),
+    BATCH_MAX_ROWS: int(1, 1_000_000).default(1_000_000),
   })
   .superRefine((env, ctx) => {
     if (env.PROVIDER === 'modelslab' && !env.MODELSLAB_API_KEY) {
@@ -151,6 +154,8 @@ export interface AppConfig {
     tenantMaxInFlight: number;
   };
   facade: { webhookIntervalMs: number; webhookTimeoutMs: number; webhookMaxAttempts: number };
+  /** Batches: at most `window` items of a batch in the queue at once, fed every `feedIntervalMs`. */
+  batches: { window: number; feedIntervalMs: number; maxRows: number };
 }
 
 export class ConfigError extends Error {
@@ -229,5 +234,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       ),
     },
     facade: { webhookIntervalMs: e.FACADE_WEBHOOK_INTERVAL_MS, webhookTimeoutMs: e.FACADE_WEBHOOK_TIMEOUT_MS, webhookMaxAttempts: e.FACADE_WEBHOOK_MAX_ATTEMPTS },
+    batches: { window: e.BATCH_WINDOW, feedIntervalMs: e.BATCH_FEED_INTERVAL_MS, maxRows: e.BATCH_MAX_ROWS },
   };
 }

@@ -24,6 +24,13 @@ export const ApiErrorCode = {
   MethodNotAllowed: 'method_not_allowed',
   RateLimited: 'rate_limited',
   Forbidden: 'forbidden',
+  // Batches (POST /v1/batches)
+  BatchEmpty: 'batch_empty',
+  BatchTooLarge: 'batch_too_large',
+  BatchRejected: 'batch_rejected',
+  InvalidCsv: 'invalid_csv',
+  LineTooLong: 'line_too_long',
+  NotAcceptable: 'not_acceptable',
   Internal: 'internal_error',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];

@@ -6,3 +6,4 @@ export * from './job-response.js';
 export * from './webhook-events.js';
 export * from './webhook-endpoint-request.schema.js';
 export * from './modelslab-facade.js';
+export * from './batch.js';

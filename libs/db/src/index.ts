@@ -7,4 +7,5 @@ export * from './migrator.js';
 export * from './api-key.repository.js';
 export * from './api-key-secret.js';
 export * from './facade-request.repository.js';
-export type { Job, JobAttempt, JobOutput } from './generated/client.js';
+export * from './batch.repository.js';
+export type { Job, JobAttempt, JobOutput, Batch } from './generated/client.js';

@@ -301,10 +301,13 @@ export class JobRepository {
     return !!last && last.provider === provider && last.state === 'failed' && last.errorCode !== 'provider_rate_limited';
   }
 
-  /** Jobs that Postgres says should be in a queue, for the reconciler. */
+  /**
+   * Jobs that Postgres says should be in a queue, for the reconciler. Batch items the feeder has not
+   * released yet (batch_id set, released_at null) are held in Postgres on purpose and are not included.
+   */
   findActive(states: readonly JobStateName[], olderThan: Date, limit: number): Promise<Job[]> {
     return this.prisma.job.findMany({
-      where: { state: { in: [...states] }, updatedAt: { lt: olderThan } },
+      where: { state: { in: [...states] }, updatedAt: { lt: olderThan }, NOT: { batchId: { not: null }, releasedAt: null } },
       orderBy: { updatedAt: 'asc' },
       take: limit,
     });

@@ -10,7 +10,8 @@ import { PrismaClient } from './generated/client.js';
  */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnApplicationShutdown {
-  private readonly pool: pg.Pool;
+  /** The node-postgres pool under Prisma, for what Prisma cannot do (COPY for batch ingest). */
+  readonly pool: pg.Pool;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });

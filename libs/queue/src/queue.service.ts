@@ -49,7 +49,20 @@ export class QueueService implements OnApplicationShutdown {
 
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], opts: { runNo?: number; delayMs?: number; priority?: number } = {}): Promise<string> {
     const jobId = bullJobId(name, payload, opts.runNo ?? 0);
-    const options: JobsOptions = {
+    await this.queue(name).add(name, payload, this.jobOptions(name, jobId, opts));
+    return jobId;
+  }
+
+  /** Many jobs of one name in one round trip (BullMQ addBulk); same ids and options as enqueue(). */
+  async enqueueBulk<N extends JobName>(name: N, items: { payload: JobPayloads[N]; runNo?: number; priority?: number }[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.queue(name).addBulk(
+      items.map((it) => ({ name, data: it.payload, opts: this.jobOptions(name, bullJobId(name, it.payload, it.runNo ?? 0), it) })),
+    );
+  }
+
+  private jobOptions(name: JobName, jobId: string, opts: { delayMs?: number; priority?: number }): JobsOptions {
+    return {
       jobId,
       delay: opts.delayMs,
       priority: opts.priority,
@@ -60,8 +73,6 @@ export class QueueService implements OnApplicationShutdown {
       // Webhook deliveries keep their state in Postgres; their ids must be reusable by the dispatcher at once.
       ...(name === JobName.DeliverWebhook ? { attempts: 1, removeOnComplete: true, removeOnFail: true } : {}),
     };
-    await this.queue(name).add(name, payload, options);
-    return jobId;
   }
 
   /** Removes a waiting or delayed job (cancel). An active job is left to notice the cancel itself. */

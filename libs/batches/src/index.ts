@@ -1,0 +1,2 @@
+export * from './batch-completion.service.js';
+export * from './batches.module.js';
