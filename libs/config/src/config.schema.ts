@@ -100,6 +100,10 @@ const schema = z
     BATCH_WINDOW: int(1, 100_000).default(200),
     BATCH_FEED_INTERVAL_MS: int(10, 60_000).default(250),
     BATCH_MAX_ROWS: int(1, 1_000_000).default(1_000_000),
+    // Operability: readiness checks, metrics.
+    HEALTH_CHECK_TIMEOUT_MS: int(50, 60_000).default(2000),
+    METRICS_PORT: int(0, 65535).default(9464),
+    METRICS_CACHE_MS: int(0, 600_000).default(5000),
   })
   .superRefine((env, ctx) => {
     if (env.PROVIDER === 'modelslab' && !env.MODELSLAB_API_KEY) {
@@ -156,6 +160,8 @@ export interface AppConfig {
   facade: { webhookIntervalMs: number; webhookTimeoutMs: number; webhookMaxAttempts: number };
   /** Batches: at most `window` items of a batch in the queue at once, fed every `feedIntervalMs`. */
   batches: { window: number; feedIntervalMs: number; maxRows: number };
+  /** /health/ready's per-dependency timeout; the worker's metrics listener (0 = off); how long /metrics reuses Postgres/Redis gauges. */
+  ops: { healthTimeoutMs: number; metricsPort: number; metricsCacheMs: number };
 }
 
 export class ConfigError extends Error {
@@ -235,5 +241,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     facade: { webhookIntervalMs: e.FACADE_WEBHOOK_INTERVAL_MS, webhookTimeoutMs: e.FACADE_WEBHOOK_TIMEOUT_MS, webhookMaxAttempts: e.FACADE_WEBHOOK_MAX_ATTEMPTS },
     batches: { window: e.BATCH_WINDOW, feedIntervalMs: e.BATCH_FEED_INTERVAL_MS, maxRows: e.BATCH_MAX_ROWS },
+    ops: { healthTimeoutMs: e.HEALTH_CHECK_TIMEOUT_MS, metricsPort: e.METRICS_PORT, metricsCacheMs: e.METRICS_CACHE_MS },
   };
 }

@@ -33,7 +33,7 @@ export interface StoredObject {
   contentType: string;
 }
 
-export function createS3Client(s3: AppConfig['s3'], endpoint = s3.endpoint): S3Client {
+export function createS3Client(s3: AppConfig['s3'], endpoint = s3.endpoint, maxAttempts = 3): S3Client {
   return new S3Client({
     endpoint,
     region: s3.region,
@@ -41,7 +41,7 @@ export function createS3Client(s3: AppConfig['s3'], endpoint = s3.endpoint): S3C
     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 3,
+    maxAttempts,
   });
 }
 
