@@ -9,13 +9,15 @@ import { JobsModule } from './jobs/jobs.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 import { BatchesModule } from './batches/batches.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from '../../../libs/metrics/src/index.js';
+import { ApiMetricsModule } from './metrics/api-metrics.module.js';
 
 @Module({})
 export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, AccessModule, JobsModule, FacadeModule, WebhooksModule, ConsumerWebhooksModule, BatchesModule, HealthModule],
+      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, AccessModule, JobsModule, FacadeModule, WebhooksModule, ConsumerWebhooksModule, BatchesModule, HealthModule, MetricsModule, ApiMetricsModule],
     };
   }
 }

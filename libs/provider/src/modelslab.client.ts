@@ -22,6 +22,21 @@ export interface ProviderReply {
 
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
+/** success | processing | failed | error (HTTP 200 with status error) | 429 | 4xx | 5xx | timeout | unreachable | invalid. */
+export type AnswerClass = 'success' | 'processing' | 'failed' | 'error' | '429' | '4xx' | '5xx' | 'timeout' | 'unreachable' | 'invalid';
+export type AnswerListener = (operation: 'submit' | 'fetch', answer: AnswerClass) => void;
+
+/** How an HTTP answer counts in the metrics: by status, then by the body's `status` (a 200 can carry a rate limit). */
+export function classifyAnswer(httpStatus: number, raw: unknown): AnswerClass {
+  const body = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  if (httpStatus === 429 || (body.status === 'error' && body.retry_after !== undefined)) return '429';
+  if (httpStatus >= 500) return '5xx';
+  if (httpStatus >= 400) return '4xx';
+  if (httpStatus < 200 || httpStatus >= 300) return 'invalid';
+  const s = body.status;
+  return s === 'success' || s === 'processing' || s === 'failed' || s === 'error' ? s : 'invalid';
+}
+
 /** One provider endpoint speaking the removebg_mask contract (ModelsLab, or our engine). */
 export class ModelslabClient {
   constructor(
@@ -30,6 +45,8 @@ export class ModelslabClient {
     private readonly baseUrl: string,
     private readonly apiKey: string,
     private readonly timeoutMs: number,
+    /** Told how every call was answered (the worker counts them). */
+    private readonly onAnswer: AnswerListener = () => undefined,
   ) {}
 
   submit(req: SubmitRequest): Promise<ProviderReply> {
@@ -61,9 +78,13 @@ export class ModelslabClient {
       if (len > MAX_ANSWER_BYTES) throw new RetryableProviderError(`provider answer of ${len} bytes is over the limit`, 'provider_unavailable', res.status);
       text = await res.text();
     } catch (err) {
-      if (err instanceof RetryableProviderError) throw err;
+      if (err instanceof RetryableProviderError) {
+        this.onAnswer(context, classifyAnswer(err.httpStatus ?? 0, {}));
+        throw err;
+      }
       const e = err as Error;
       const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
+      this.onAnswer(context, timedOut ? 'timeout' : 'unreachable');
       throw new RetryableProviderError(
         timedOut ? `the provider did not answer within ${this.timeoutMs} ms` : `the provider could not be reached (${e.cause instanceof Error ? e.cause.message : e.message})`,
         timedOut ? 'provider_timeout' : 'provider_unreachable',
@@ -75,6 +96,7 @@ export class ModelslabClient {
     } catch {
       raw = { unparsed: text.slice(0, 2000) };
     }
+    this.onAnswer(context, classifyAnswer(res.status, raw));
     return { result: parseProviderAnswer(res.status, raw, context), raw };
   }
 }

@@ -18,6 +18,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { APP_CONFIG, type AppConfig } from '../../config/src/index.js';
+import { PipelineMetrics } from '../../metrics/src/index.js';
 
 export class ObjectTooLargeError extends Error {
   override readonly name = 'ObjectTooLargeError';
@@ -53,7 +54,10 @@ export class ObjectStorage implements OnModuleDestroy {
   readonly bucket: string;
   private readonly presignTtl: number;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: PipelineMetrics,
+  ) {
     this.client = createS3Client(config.s3);
     this.presigner = config.s3.publicEndpoint === config.s3.endpoint ? this.client : createS3Client(config.s3, config.s3.publicEndpoint);
     this.bucket = config.s3.bucket;
@@ -108,6 +112,7 @@ export class ObjectStorage implements OnModuleDestroy {
       throw err;
     }
     await uploading;
+    this.metrics.s3BytesWritten.inc(bytes);
     return { key, sha256: hash.digest('hex'), bytes, contentType };
   }
 
