@@ -4,6 +4,7 @@
  * scripts/s3/radosgw.sh, the self-hosted engine when no ModelsLab key is set).
  */
 import { z } from 'zod';
+import { registerLogSecrets } from './log-scrubber.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -185,6 +186,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     .map((k) => k.trim())
     .filter(Boolean);
   if (apiKeys.length === 0) throw new ConfigError(['API_KEYS: must list at least one key']);
+  const password = (url: string) => {
+    try {
+      return decodeURIComponent(new URL(url).password);
+    } catch {
+      return undefined;
+    }
+  };
+  // Never in a log line, whatever a call site passes (the public development key is no secret).
+  registerLogSecrets([e.MODELSLAB_API_KEY, e.ENGINE_API_KEY, e.ADMIN_API_KEY, e.S3_SECRET_ACCESS_KEY, password(e.DATABASE_URL), password(e.REDIS_URL), ...apiKeys.filter((k) => k !== DEV_API_KEY)]);
   return {
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
