@@ -9,6 +9,7 @@ import { ApiExceptionFilter, toErrorBody } from './errors/api-exception.filter.j
 import { facadeErrorBody } from './facade/facade-exception.filter.js';
 import { FACADE_PATH_PREFIX } from '../../../libs/contracts/src/index.js';
 import { assignRequestId, bindRequestLogContext } from './logging/request-context.js';
+import { buildOpenApiDocument, serveOpenApi } from './openapi/openapi-document.js';
 
 /** Builds the HTTP app (used by main.ts and by the tests). */
 export async function createApiApp(config: AppConfig): Promise<NestExpressApplication> {
@@ -27,6 +28,7 @@ export async function createApiApp(config: AppConfig): Promise<NestExpressApplic
   app.use(bindRequestLogContext);
   app.useGlobalFilters(new ApiExceptionFilter(logger));
   app.enableShutdownHooks();
+  serveOpenApi(app, buildOpenApiDocument(app));
   await app.get(ObjectStorage).ensureBucket();
   return app;
 }
