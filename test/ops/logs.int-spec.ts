@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startModelslabEmulator, type ModelslabEmulator } from '../emulator/modelslab-emulator.js';
 import { startImageServer, type ImageServer } from '../support/image-server.js';
-import { freePort } from '../support/stack.js';
+import { freePort, truncateAll } from '../support/stack.js';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, TEST_S3 } from '../support/test-env.js';
 import { until } from '../support/until.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -57,6 +57,12 @@ async function call(method: string, p: string, body?: unknown, headers: Record<s
 }
 
 beforeAll(async () => {
+  // Workers act on the whole database: no other test's leftovers.
+  await truncateAll();
+  const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await c.connect();
+  await c.query('TRUNCATE webhook_delivery_attempts, webhook_deliveries, webhook_events, webhook_endpoints, tenant_webhook_secrets, facade_requests');
+  await c.end();
   images = await startImageServer();
   receiver = await startWebhookReceiver();
   emulator = await startModelslabEmulator({
@@ -92,10 +98,19 @@ beforeAll(async () => {
     WEBHOOK_DISPATCH_INTERVAL_MS: '200',
     FACADE_WEBHOOK_INTERVAL_MS: '200',
   };
+  const running = (child: ChildProcess, what: string) => {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}: ${output.slice(-2000)}`);
+  };
   api = start('dist/apps/api/src/main.js', env);
-  await until(async () => (await fetch(`${url}/health/live`)).ok, { timeoutMs: 30_000, what: 'the api process to listen' });
+  await until(async () => {
+    running(api, 'the api process');
+    return (await fetch(`${url}/health/live`)).ok;
+  }, { timeoutMs: 60_000, what: 'the api process to listen' });
   worker = start('dist/apps/worker/src/main.js', env);
-  await until(() => output.includes('"worker started"'), { timeoutMs: 30_000, what: 'the worker process to start' });
+  await until(() => {
+    running(worker, 'the worker process');
+    return output.includes('"worker started"');
+  }, { timeoutMs: 60_000, what: 'the worker process to start' });
 });
 
 afterAll(async () => {

@@ -6,7 +6,9 @@
 import { startModelslabEmulator, type ModelslabEmulator } from '../emulator/modelslab-emulator.js';
 import { startImageServer, type ImageServer } from '../support/image-server.js';
 import { sampleValue, scrape, type Sample } from '../support/prometheus-text.js';
-import { freePort, startStack, type Stack } from '../support/stack.js';
+import { freePort, startStack, truncateAll, type Stack } from '../support/stack.js';
+import { TEST_DATABASE_URL } from '../support/test-env.js';
+import pg from 'pg';
 import { until } from '../support/until.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
@@ -17,7 +19,17 @@ let stack: Stack;
 let workerMetrics: string;
 const transientErrors = new Map<string, number>();
 
+/** Workers act on the whole database (reconciler, batch feeder, webhook dispatcher): start from empty tables. */
+async function emptyTables(): Promise<void> {
+  await truncateAll();
+  const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await c.connect();
+  await c.query('TRUNCATE webhook_delivery_attempts, webhook_deliveries, webhook_events, webhook_endpoints, tenant_webhook_secrets, facade_requests');
+  await c.end();
+}
+
 beforeAll(async () => {
+  await emptyTables();
   images = await startImageServer();
   receiver = await startWebhookReceiver();
   emulator = await startModelslabEmulator({

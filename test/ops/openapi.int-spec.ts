@@ -11,10 +11,12 @@ import { generateOpenApiDocument, openApiFileText } from '../../apps/api/src/ope
 import { startModelslabEmulator, type ModelslabEmulator } from '../emulator/modelslab-emulator.js';
 import { startImageServer, type ImageServer } from '../support/image-server.js';
 import { startStack, type Stack } from '../support/stack.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let emulator: ModelslabEmulator;
 let images: ImageServer;
+let receiver: WebhookReceiver;
 let stack: Stack;
 let generated: Awaited<ReturnType<typeof generateOpenApiDocument>>;
 
@@ -22,6 +24,7 @@ beforeAll(async () => {
   generated = await generateOpenApiDocument();
   emulator = await startModelslabEmulator({ apiKey: 'k', defaults: { answer: 'success', latencyMs: 10 } });
   images = await startImageServer();
+  receiver = await startWebhookReceiver();
   stack = await startStack({ providerUrl: emulator.url, providerKey: 'k', webhooks: false });
 });
 
@@ -29,6 +32,7 @@ afterAll(async () => {
   await stack?.close();
   await emulator?.close();
   await images?.close();
+  await receiver?.close();
 });
 
 it('the committed openapi.json is what the code generates (run npm run openapi after an API change)', () => {
@@ -75,7 +79,7 @@ it('real answers validate against the documented schemas', async () => {
   check('JobList', (await stack.request('GET', '/v1/jobs?limit=2')).body);
   check('ErrorAnswer', (await stack.request('POST', '/v1/jobs', { image_url: 'ftp://x' })).body);
   check('ErrorAnswer', (await stack.request('GET', '/v1/jobs/nope')).body);
-  const ep = await stack.request('POST', '/v1/webhook-endpoints', { url: 'https://example.com/hook', events: ['job.succeeded'] });
+  const ep = await stack.request('POST', '/v1/webhook-endpoints', { url: `${receiver.url}/hook`, events: ['job.succeeded'] });
   check('WebhookEndpoint', ep.body);
   check('WebhookEndpointList', (await stack.request('GET', '/v1/webhook-endpoints')).body);
   check('WebhookSecret', (await stack.request('GET', '/v1/webhook-secret')).body);

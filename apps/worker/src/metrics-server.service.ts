@@ -42,10 +42,16 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
         res.writeHead(404).end();
       }
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.config.ops.metricsPort, this.config.http.host, () => resolve());
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.config.ops.metricsPort, this.config.http.host, () => resolve());
+      });
+    } catch (err) {
+      // The jobs matter more than their metrics: run on, visibly without them (the scrape target is down).
+      log.error({ err, port: this.config.ops.metricsPort }, 'worker metrics listener could not start; running without it');
+      return;
+    }
     this.server = server;
     log.info({ port: this.port }, 'worker metrics listening');
   }

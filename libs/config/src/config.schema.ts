@@ -118,6 +118,9 @@ const schema = z
     }
   });
 
+/** Every variable the api and worker read (the deployment files are checked against this list). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 export interface AppConfig {
   env: 'development' | 'production' | 'test';
   logLevel: string;
