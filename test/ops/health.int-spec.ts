@@ -30,6 +30,14 @@ const ready = async () => {
   return { status: res.status, body: (await res.json()) as any };
 };
 
+it('echoes a sane X-Request-Id and replaces anything else with a UUID', async () => {
+  const given = await fetch(`${stack.url}/health/live`, { headers: { 'x-request-id': 'lb-7f3a:01' } });
+  expect(given.headers.get('x-request-id')).toBe('lb-7f3a:01');
+  const odd = await fetch(`${stack.url}/v1/jobs/x`, { headers: { 'x-request-id': 'a b<script>' } });
+  expect(odd.headers.get('x-request-id')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  expect(odd.status).toBe(401);
+});
+
 it('is live without authentication', async () => {
   const res = await fetch(`${stack.url}/health/live`);
   expect(res.status).toBe(200);

@@ -149,3 +149,16 @@ it('reports queue depth and the age of the oldest waiting job when no worker tak
     await idle.close();
   }
 });
+
+it('reuses the cluster state for METRICS_CACHE_MS, so scrapes do not each query Postgres and Redis', async () => {
+  const cached = await startStack({ providerUrl: emulator.url, providerKey: 'k', webhooks: false, workers: 0, env: { METRICS_CACHE_MS: '60000' } });
+  try {
+    const first = await scrape(`${cached.url}/metrics`);
+    expect((await cached.request('POST', '/v1/jobs', { image_url: images.imageUrl('img-1.png') })).status).toBe(202);
+    const second = await scrape(`${cached.url}/metrics`);
+    expect(v(second, 'maskflow_jobs', { state: 'queued' })).toBe(v(first, 'maskflow_jobs', { state: 'queued' }));
+    expect(v(second, 'maskflow_queue_jobs', { queue: 'submit-to-provider', state: 'waiting' })).toBe(0);
+  } finally {
+    await cached.close();
+  }
+});
