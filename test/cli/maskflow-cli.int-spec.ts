@@ -71,6 +71,9 @@ function start(args: string[], env: Record<string, string> = {}): Run {
 }
 const cli = (args: string[], env: Record<string, string> = {}) => start(args, env).done;
 
+/** Submits the emulator accepted since `from` (its log spans the whole file). */
+const accepted = (from: number) => emulator.submissions.slice(from).filter((s) => s.outcome === 'processing' || s.outcome === 'success');
+
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const fileSha = (f: string) => sha256(readFileSync(f));
 const report = (out: string) => JSON.parse(readFileSync(path.join(out, 'maskflow-report.json'), 'utf8'));
@@ -142,7 +145,8 @@ describe('maskflow submit <folder>', () => {
     emulator.setDefaults({ latencyMs: 400 });
     const dir = await makeFolder('big', 12, 20);
     const out = path.join(work, 'out');
-    const first = start(['submit', dir, '--out', out, '--concurrency', '2']);
+    const log = emulator.submissions.length;
+    const first = start(['submit', dir, '--out', out, '--concurrency', '2', '--progress-interval', '1']);
     // Some progress: a few outputs downloaded and recorded in the state file, most items not done yet.
     await until(() => existsSync(path.join(out, '.maskflow-state.json')) && Object.values(state(out).items).filter((i: any) => i.files).length >= 2, {
       timeoutMs: 30_000,
@@ -153,6 +157,7 @@ describe('maskflow submit <folder>', () => {
     expect(interrupted.code).toBe(130);
     expect(interrupted.stdout).toContain('interrupted:');
     expect(interrupted.stdout).toContain('re-run the same command to resume');
+    expect(interrupted.stderr).toMatch(/^maskflow: \d+\/12 · \d+% · [\d.]+\/s · ETA [?\d:]+/m); // plain progress lines off a terminal
     const saved = state(out);
     const doneBefore = Object.entries(saved.items).filter(([, i]: [string, any]) => i.files).map(([k]) => k);
     expect(doneBefore.length).toBeGreaterThanOrEqual(2);
@@ -171,7 +176,7 @@ describe('maskflow submit <folder>', () => {
     expect(rows.every((r) => r.n === 1)).toBe(true);
     const attempts = await stack.db.query('SELECT job_id, count(*)::int AS n FROM job_attempts GROUP BY job_id');
     expect(attempts.rows.every((r) => r.n === 1)).toBe(true);
-    expect(emulator.submissions.filter((s) => s.outcome === 'processing' || s.outcome === 'success')).toHaveLength(12);
+    expect(accepted(log)).toHaveLength(12);
     for (const [k, m] of mtimes) expect(statSync(path.join(out, k)).mtimeMs).toBe(m);
     await expectOutputsMatchS3(out, Array.from({ length: 12 }, (_, i) => `photo-${String(i).padStart(2, '0')}.png`));
   });
@@ -196,7 +201,7 @@ describe('maskflow submit <catalog>', () => {
 
   it('sends a CSV as one streamed batch and names outputs by external_id, else the URL (de-duplicated)', async () => {
     const file = path.join(work, 'catalog.csv');
-    writeFileSync(file, csv([`${images.imageUrl('img-0.png')},sku-1,true`, `${images.imageUrl('img-1.png')},,`, `${images.imageUrl('img-1.png')}?v=2,,`, `${images.imageUrl('img-2.png')},sku/3,`]));
+    writeFileSync(file, csv([`${images.imageUrl('img-0.png')},sku-1,true`, `${images.imageUrl('img-1.png')},,`, `${images.imageUrl('img-1.png')},,`, `${images.imageUrl('img-2.png')},sku/3,`]));
     const out = path.join(work, 'out');
     const r = await cli(['submit', file, '--out', out]);
     expect(r.code).toBe(0);
@@ -256,8 +261,9 @@ describe('maskflow submit <catalog>', () => {
   it('an interrupted catalog run resumes on the same batch even when its state file is lost', async () => {
     emulator.setDefaults({ latencyMs: 300 });
     const file = path.join(work, 'catalog.ndjson');
-    writeFileSync(file, Array.from({ length: 16 }, (_, i) => JSON.stringify({ image_url: `${images.imageUrl(`img-${i % 8}.png`)}?n=${i}`, external_id: `p${i}` })).join('\n') + '\n');
+    writeFileSync(file, Array.from({ length: 16 }, (_, i) => JSON.stringify({ image_url: images.imageUrl(`img-${i % 8}.png`), external_id: `p${i}` })).join('\n') + '\n');
     const out = path.join(work, 'out');
+    const log = emulator.submissions.length;
     const first = start(['submit', file, '--out', out, '--concurrency', '2']);
     await until(() => existsSync(path.join(out, 'p0.png')) || existsSync(path.join(out, 'p1.png')), { timeoutMs: 30_000, what: 'a first output' });
     first.child.kill('SIGINT');
@@ -268,7 +274,7 @@ describe('maskflow submit <catalog>', () => {
     expect(resumed.code).toBe(0);
     expect((await stack.db.query('SELECT count(*)::int AS n FROM batches')).rows[0].n).toBe(1);
     expect((await stack.db.query('SELECT count(*)::int AS n FROM jobs')).rows[0].n).toBe(16);
-    expect(emulator.submissions.filter((s) => s.outcome === 'processing' || s.outcome === 'success')).toHaveLength(16);
+    expect(accepted(log)).toHaveLength(16);
     await expectOutputsMatchS3(out, Array.from({ length: 16 }, (_, i) => `p${i}.png`));
   });
 

@@ -1,5 +1,6 @@
 /** What a `maskflow` subcommand is: a name, a one-line summary, a usage line and a run function. */
-import type { AppConfig, CliClientConfig } from '../../../libs/config/src/index.js';
+import type { CliClientConfig } from '../../../libs/config/src/cli-client.config.js';
+import type { AppConfig } from '../../../libs/config/src/config.schema.js';
 
 export interface CliContext {
   /** Parsed lazily: `maskflow help` works without a valid environment. */

@@ -3,7 +3,9 @@
  * `maskflow <command> [args]`: the command a person types. Commands live in commands/ and are found by
  * their words (`keys create`); `maskflow help` lists them. Exit codes: see EXIT in command.ts.
  */
-import { ConfigError, loadCliClientConfig, loadConfig, type AppConfig, type CliClientConfig } from '../../../libs/config/src/index.js';
+// The config files themselves, not libs/config's index (which brings NestJS and pino): the CLI starts fast.
+import { loadCliClientConfig, type CliClientConfig } from '../../../libs/config/src/cli-client.config.js';
+import { ConfigError, loadConfig, type AppConfig } from '../../../libs/config/src/config.schema.js';
 import { EXIT, EXIT_CODES_HELP, UsageError, type CliCommand, type CliContext } from './command.js';
 import { ApiCallError } from './client/api-errors.js';
 import { COMMANDS } from './commands/index.js';

@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { csvRows, ndjsonRows, type RawRow } from '../../../api/src/batches/batch-body.js';
+import type { RawRow } from '../../../api/src/batches/batch-body.js';
 import { parseBatchDefaults, parseBatchRow, type BatchDefaults, type RejectedRow, type RemovebgOptions } from '../../../../libs/contracts/src/index.js';
 import { UsageError } from '../command.js';
 import { NameAllocator, nameForFile, nameForUrlRow } from './output-names.js';
@@ -105,6 +105,8 @@ async function readCatalog(file: string, format: 'csv' | 'ndjson', options: Remo
     rejectedTotal++;
     if (rejected.length < 100) rejected.push(r);
   };
+  // The API's own readers (same line numbers); loaded here only, as they bring NestJS along.
+  const { csvRows, ndjsonRows } = await import('../../../api/src/batches/batch-body.js');
   const rows: AsyncIterable<RawRow> =
     format === 'csv'
       ? csvRows(tee)
