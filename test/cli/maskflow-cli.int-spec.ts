@@ -5,9 +5,9 @@
  * failing items, an interrupted run resumed (with and without its state file), the progress bar under a
  * pseudo-terminal, `status` and `results`, and the exit codes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -347,6 +347,10 @@ describe('maskflow status / results', () => {
     expect([down.code, down.stderr]).toEqual([3, expect.stringContaining('cannot reach the maskflow API at http://127.0.0.1:9')]);
     expect((await cli(['results', 'x', '--format', 'xml'])).code).toBe(2);
     expect((await cli(['submit', path.join(work, 'missing-folder'), '--out', path.join(work, 'o')])).code).toBe(2);
+    // Through a symlink, as npx and node_modules/.bin run it.
+    symlinkSync(CLI, path.join(work, 'maskflow'));
+    const viaLink = await new Promise<string>((resolve) => execFile(process.execPath, [path.join(work, 'maskflow'), '--help'], (_e, stdout) => resolve(stdout)));
+    expect(viaLink).toContain('usage: maskflow <command>');
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('maskflow submit <folder | file.csv | file.ndjson> --out <dir>');

@@ -3,6 +3,8 @@
  * `maskflow <command> [args]`: the command a person types. Commands live in commands/ and are found by
  * their words (`keys create`); `maskflow help` lists them. Exit codes: see EXIT in command.ts.
  */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 // The config files themselves, not libs/config's index (which brings NestJS and pino): the CLI starts fast.
 import { loadCliClientConfig, type CliClientConfig } from '../../../libs/config/src/cli-client.config.js';
 import { ConfigError, loadConfig, type AppConfig } from '../../../libs/config/src/config.schema.js';
@@ -68,7 +70,8 @@ export async function runCli(argv: string[], ctx: RunContext): Promise<number> {
   }
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+// Run as a program (also through a symlink: npx, node_modules/.bin), not when imported by a test.
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
 if (invokedDirectly) {
   const argv = process.argv.slice(2);
   const interrupt = new AbortController();
