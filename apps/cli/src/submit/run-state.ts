@@ -4,7 +4,8 @@
  * downloaded (with their sha256). Written atomically (temporary file + rename), at most every
  * SAVE_INTERVAL_MS while running and once more at the end or on interrupt. Losing it costs nothing but
  * time: submits carry an Idempotency-Key derived from the input, and downloads are skipped when the file
- * in --out already has the expected sha256.
+ * in --out already has the expected sha256. For very large catalogs the interval grows with the time a
+ * write takes (at most ~10 % of the run is spent writing the state).
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
@@ -45,6 +46,7 @@ export class RunState {
   private dirty = false;
   private writing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private lastWriteMs = 0;
 
   private constructor(
     private readonly file: string,
@@ -87,7 +89,7 @@ export class RunState {
     this.timer ??= setTimeout(() => {
       this.timer = null;
       void this.write();
-    }, SAVE_INTERVAL_MS);
+    }, Math.max(SAVE_INTERVAL_MS, this.lastWriteMs * 10));
   }
 
   /** Writes now (waiting for a write under way). */
@@ -113,10 +115,14 @@ export class RunState {
     if (!this.dirty) return;
     this.dirty = false;
     this.data.updated_at = new Date().toISOString();
+    const started = Date.now();
     const body = JSON.stringify(this.data);
     this.writing = writeFile(`${this.file}.tmp`, body)
       .then(() => rename(`${this.file}.tmp`, this.file))
-      .finally(() => (this.writing = null));
+      .finally(() => {
+        this.writing = null;
+        this.lastWriteMs = Date.now() - started;
+      });
     return this.writing;
   }
 }
