@@ -181,6 +181,22 @@ describe('maskflow submit <folder>', () => {
     await expectOutputsMatchS3(out, Array.from({ length: 12 }, (_, i) => `photo-${String(i).padStart(2, '0')}.png`));
   });
 
+  it('killed outright (SIGKILL) while uploading, the re-run creates no second job for any file', async () => {
+    const dir = await makeFolder('killed', 16, 60);
+    const out = path.join(work, 'out');
+    const first = start(['submit', dir, '--out', out, '--concurrency', '1']);
+    await until(async () => (await stack.db.query('SELECT count(*)::int AS n FROM jobs')).rows[0].n >= 3, { timeoutMs: 30_000, what: 'three uploads' });
+    first.child.kill('SIGKILL');
+    expect((await first.done).signal).toBe('SIGKILL');
+    expect((await stack.db.query('SELECT count(*)::int AS n FROM jobs')).rows[0].n).toBeLessThan(16);
+    const resumed = await cli(['submit', dir, '--out', out, '--concurrency', '4']);
+    expect(resumed.code).toBe(0);
+    const { rows } = await stack.db.query('SELECT track_id, count(*)::int AS n FROM jobs GROUP BY track_id');
+    expect(rows).toHaveLength(16);
+    expect(rows.every((r) => r.n === 1)).toBe(true);
+    await expectOutputsMatchS3(out, Array.from({ length: 16 }, (_, i) => `photo-${String(i).padStart(2, '0')}.png`));
+  });
+
   it('without its state file the re-run still creates no second job (Idempotency-Key from the content) and keeps verified files', async () => {
     const dir = await makeFolder('again', 3, 40);
     const out = path.join(work, 'out');
@@ -233,6 +249,16 @@ describe('maskflow submit <catalog>', () => {
     expect([badOption.code, badOption.stderr]).toEqual([2, expect.stringContaining('alpha_matting_erode_size')]);
     expect((await stack.db.query('SELECT count(*)::int AS n FROM batches')).rows[0].n).toBe(0);
     expect(emulator.stats().submissions).toBe(0);
+    // --skip-invalid: the valid row runs, the invalid ones are reported as skipped with their reasons.
+    const out = path.join(work, 'skip');
+    const skipped = await cli(['submit', file, '--out', out, '--skip-invalid']);
+    expect(skipped.code).toBe(0);
+    expect(skipped.stdout).toContain('finished: 1 done, 0 failed, 2 skipped');
+    expect(report(out).skipped).toEqual([
+      { input: 'bad.csv line 3', reason: expect.stringContaining('image_url') },
+      { input: 'bad.csv line 4', reason: expect.stringContaining('only_mask') },
+    ]);
+    await expectOutputsMatchS3(out, ['a.png']);
   });
 
   it('items that fail exit 1; the summary and the report list them with reasons; --retry-failed runs them again', async () => {
