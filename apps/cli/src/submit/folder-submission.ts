@@ -24,8 +24,11 @@ export function folderMode(input: FolderInput, settings: Pick<SubmitSettings, 'o
   let uploading = 0;
   let processing = 0;
 
+  let stopped = false; // a fatal error: queued uploads are not started
+
   async function upload(run: SubmissionRun, key: string): Promise<void> {
     if (run.signal.aborted) throw new InterruptedError();
+    if (stopped) return;
     const file = byKey.get(key)!;
     const item = run.item(key);
     uploading++;
@@ -118,6 +121,9 @@ export function folderMode(input: FolderInput, settings: Pick<SubmitSettings, 'o
           await Promise.all(open.map((k) => polls.run(() => poll(run, k))));
           await pause(Math.max(50, POLL_INTERVAL_MS - (Date.now() - started)), run.signal);
         }
+      } catch (err) {
+        stopped = true;
+        throw err;
       } finally {
         processing = 0;
         await uploadAll;
