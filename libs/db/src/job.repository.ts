@@ -94,6 +94,24 @@ export class JobRepository {
     return this.prisma.job.findFirst({ where: { id, tenantId }, include: { outputs: { orderBy: { idx: 'asc' } }, attempts: latestAttempt } });
   }
 
+  /** The tenant's jobs created since `since`, counted per state (the dashboard's tiles). */
+  async stateCountsSince(tenantId: string, since: Date): Promise<Partial<Record<JobStateName, number>>> {
+    const rows = await this.prisma.$queryRaw<{ state: JobStateName; n: number }[]>`
+      SELECT state::text AS state, count(*)::int AS n FROM jobs
+      WHERE tenant_id = ${tenantId} AND created_at >= ${since} GROUP BY state`;
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  }
+
+  /** The tenant's most recently finished jobs in one terminal state, newest first (the dashboard's lists). */
+  recentlyCompleted(tenantId: string, state: 'succeeded' | 'failed' | 'canceled', limit: number): Promise<JobWithOutputs[]> {
+    return this.prisma.job.findMany({
+      where: { tenantId, state, completedAt: { not: null } },
+      orderBy: [{ completedAt: 'desc' }],
+      take: limit,
+      include: { outputs: { orderBy: { idx: 'asc' } }, attempts: latestAttempt },
+    });
+  }
+
   findById(id: string): Promise<Job | null> {
     return this.prisma.job.findUnique({ where: { id } });
   }
