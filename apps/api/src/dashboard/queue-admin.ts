@@ -3,7 +3,6 @@
  * the admin key (HTTP Basic with any user name and ADMIN_API_KEY as the password, so a browser can open it,
  * or `Authorization: Bearer <ADMIN_API_KEY>`); off, with a clear 403, while ADMIN_API_KEY is not set.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
@@ -12,10 +11,9 @@ import type { NextFunction, Request, Response } from 'express';
 import type { AppConfig } from '../../../../libs/config/src/index.js';
 import { ALL_JOB_NAMES, ApiErrorCode } from '../../../../libs/contracts/src/index.js';
 import { QueueService } from '../../../../libs/queue/src/index.js';
+import { adminKeyMatcher } from '../access/admin-key.guard.js';
 
 export const QUEUE_ADMIN_PATH = '/admin/queues';
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /** The secret a request presents: the Basic password or the Bearer token. */
 function presented(header: string | undefined): string | null {
@@ -30,14 +28,14 @@ function presented(header: string | undefined): string | null {
 }
 
 function adminOnly(adminKey: string | undefined) {
-  const expected = adminKey ? digest(adminKey) : undefined;
+  const matches = adminKeyMatcher(adminKey);
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (!expected) {
+    if (!matches) {
       res.status(403).json({ error: { code: ApiErrorCode.Forbidden, message: 'the queue admin is off: set ADMIN_API_KEY to use it', details: null } });
       return;
     }
     const secret = presented(req.headers.authorization);
-    if (secret !== null && timingSafeEqual(digest(secret), expected)) return next();
+    if (secret !== null && matches(secret)) return next();
     res
       .status(401)
       .set('www-authenticate', 'Basic realm="maskflow queue admin", charset="UTF-8"')
