@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createLogger, type AppConfig } from '../../../libs/config/src/index.js';
 import { ObjectStorage } from '../../../libs/storage/src/index.js';
 import { ApiModule } from './api.module.js';
+import { mountQueueAdmin } from './dashboard/queue-admin.js';
 import { ApiExceptionFilter, toErrorBody } from './errors/api-exception.filter.js';
 import { facadeErrorBody } from './facade/facade-exception.filter.js';
 import { FACADE_PATH_PREFIX } from '../../../libs/contracts/src/index.js';
@@ -17,6 +18,8 @@ export async function createApiApp(config: AppConfig): Promise<NestExpressApplic
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config), { bodyParser: false, logger: ['error', 'warn'] });
   app.disable('x-powered-by');
   app.use(assignRequestId(createLogger('api.http', config.logLevel)));
+  // Before the JSON body parser: bull-board parses its own bodies.
+  mountQueueAdmin(app, config);
   app.use(express.json({ limit: config.http.maxBodyBytes, type: ['application/json', 'application/*+json'] }));
   // Body-parser errors happen before Nest's routing: answer them in the same error shape.
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {

@@ -114,6 +114,8 @@ export const API_OPERATIONS: Record<string, OperationDoc> = {
 
   'POST /webhooks/modelslab/{attemptId}/{token}': { tag: 'provider', summary: "The provider's callback (not for clients)", auth: 'none', body: { 'application/json': { type: 'string', description: "the provider's payload" } }, responses: { 200: { description: 'received', content: 'ProviderWebhookAnswer' }, 401: { description: 'wrong token', content: 'ErrorAnswer' }, 404: { description: 'unknown attempt', content: 'ErrorAnswer' } } },
 
+  'GET /dashboard': { tag: 'health', summary: 'The operator dashboard (one HTML page; asks for an API key)', auth: 'none', responses: { 200: { description: 'the page', content: { 'text/html': { type: 'string' } } } } },
+  'GET /v1/dashboard': { tag: 'jobs', summary: "What the dashboard shows: provider slots, queues, the tenant's last 24 h, batches, recent failures and cut-outs", auth: 'bearer', responses: { 200: { description: 'the dashboard data', content: 'Dashboard' }, ...e401 } },
   'GET /health/live': { tag: 'health', summary: 'Liveness: the process answers', auth: 'none', responses: { 200: { description: 'alive', content: 'HealthLive' } } },
   'GET /health/ready': { tag: 'health', summary: 'Readiness: Postgres, Redis, S3 and the provider answer', auth: 'none', responses: { 200: { description: 'every dependency is up', content: 'HealthReady' }, 503: { description: 'not_ready: the message names what is down; details has every check', content: 'ErrorAnswer' } } },
   'GET /metrics': { tag: 'health', summary: 'Prometheus metrics (text format)', auth: 'none', responses: { 200: { description: 'text/plain; version=0.0.4', content: { 'text/plain': { type: 'string' } } } } },

@@ -22,6 +22,7 @@ import {
 import { createApiKeySchema } from '../access/create-api-key.schema.js';
 import type { ApiKeyView } from '../access/api-key.presenter.js';
 import type { WebhookEndpointView, deliveryView } from '../consumer-webhooks/consumer-webhooks.service.js';
+import type { DashboardView } from '../dashboard/dashboard.service.js';
 
 /** Compile-time: A and B are assignable both ways (the documented shape is the presented one). */
 type Mutual<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -192,6 +193,17 @@ const check = z.object({ status: z.enum(['up', 'down']), responseTime: z.number(
 export const HealthLive = z.object({ status: z.literal('ok') });
 export const HealthReady = z.object({ status: z.literal('ok'), details: z.record(z.string(), check).meta({ description: 'postgres, redis, s3, provider (and provider_fallback)' }) });
 
+export const Dashboard = z.object({
+  generated_at: isoDate,
+  provider: z.object({ slots_in_use: z.int(), slots_limit: z.int(), tenant_slots_in_use: z.int() }),
+  queues: z.array(z.object({ name: z.string(), waiting: z.int(), active: z.int(), delayed: z.int(), failed: z.int(), oldest_waiting_seconds: z.number().nullable() })),
+  jobs_last_24h: z.record(z.string(), z.int()),
+  batches: z.array(Batch),
+  recent_failures: z.array(Job),
+  recent_cutouts: z.array(Job),
+});
+sameShape<z.output<typeof Dashboard>, DashboardView>(true);
+
 /** Request bodies are documented as clients send them (zod input), answers as the server writes them (output). */
 export const REQUEST_SCHEMAS = { CreateJobRequest, CreateBatchRequest, CreateWebhookEndpointRequest, CreateApiKeyRequest, FacadeSubmitRequest, FacadeFetchRequest, RemovebgOptions };
 export const RESPONSE_SCHEMAS = {
@@ -216,4 +228,5 @@ export const RESPONSE_SCHEMAS = {
   ProviderWebhookAnswer,
   HealthLive,
   HealthReady,
+  Dashboard,
 };
