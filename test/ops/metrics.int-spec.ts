@@ -121,6 +121,12 @@ it('counts provider answers, stage latencies, webhook deliveries and S3 bytes by
   expect(v(after, 'maskflow_queue_jobs', { queue: 'submit-to-provider', state: 'waiting' })).toBe(0);
   expect(v(after, 'maskflow_queue_oldest_waiting_seconds', { queue: 'submit-to-provider' })).toBe(0);
   expect(v(after, 'maskflow_cluster_state_up')).toBe(1);
+  // The api's answers by route pattern: 7 jobs created, every GET of a job counted under one route.
+  const http = (labels: Record<string, string>) => v(after, 'maskflow_http_requests_total', labels) - v(before, 'maskflow_http_requests_total', labels);
+  expect(http({ method: 'POST', route: '/v1/jobs', status: '202' })).toBe(7);
+  expect(http({ method: 'POST', route: '/v1/webhook-endpoints', status: '201' })).toBe(1);
+  expect(http({ method: 'GET', route: '/v1/jobs/:id', status: '200' })).toBeGreaterThanOrEqual(7);
+  expect(after.some((x) => x.name === 'maskflow_http_requests_total' && x.labels.route!.includes(hold.id))).toBe(false);
   // The api wrote no output; an upload is counted by the api that stored it.
   expect(v(after, 'maskflow_s3_bytes_written_total')).toBe(0);
   const png = images.png('img-6.png');

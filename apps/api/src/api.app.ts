@@ -10,6 +10,7 @@ import { ApiExceptionFilter, toErrorBody } from './errors/api-exception.filter.j
 import { facadeErrorBody } from './facade/facade-exception.filter.js';
 import { FACADE_PATH_PREFIX } from '../../../libs/contracts/src/index.js';
 import { assignRequestId, bindRequestLogContext } from './logging/request-context.js';
+import { PipelineMetrics } from '../../../libs/metrics/src/index.js';
 import { buildOpenApiDocument, serveOpenApi } from './openapi/openapi-document.js';
 
 /** Builds the HTTP app (used by main.ts and by the tests). */
@@ -17,7 +18,7 @@ export async function createApiApp(config: AppConfig): Promise<NestExpressApplic
   const logger = createLogger('api', config.logLevel);
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config), { bodyParser: false, logger: ['error', 'warn'] });
   app.disable('x-powered-by');
-  app.use(assignRequestId(createLogger('api.http', config.logLevel)));
+  app.use(assignRequestId(createLogger('api.http', config.logLevel), app.get(PipelineMetrics)));
   // Before the JSON body parser: bull-board parses its own bodies.
   mountQueueAdmin(app, config);
   app.use(express.json({ limit: config.http.maxBodyBytes, type: ['application/json', 'application/*+json'] }));

@@ -47,6 +47,21 @@ export class PipelineMetrics {
     registers: [this.registry],
   });
 
+  readonly httpRequests = new Counter({
+    name: 'maskflow_http_requests_total',
+    help: 'api answers by method, route pattern (e.g. /v1/jobs/:id; "unmatched" for no route) and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'maskflow_http_request_duration_seconds',
+    help: 'api answer time by method and route pattern',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
   constructor() {
     // The standard process_* and nodejs_* series, unprefixed, as dashboards expect them.
     collectDefaultMetrics({ register: this.registry });
