@@ -86,6 +86,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     API_KEYS: TEST_API_KEY,
     SHUTDOWN_GRACE_MS: '5000',
     ...(opts.webhooks === false ? {} : { PUBLIC_BASE_URL: `http://127.0.0.1:${port}` }),
+    // The test servers (images, webhook receivers) live on loopback; SSRF tests pass OUTBOUND_ALLOW_CIDRS: ''.
+    OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8,::1/128',
     ...opts.env,
   };
   const config = loadConfig(env);

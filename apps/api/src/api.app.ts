@@ -14,6 +14,8 @@ export async function createApiApp(config: AppConfig): Promise<NestExpressApplic
   const logger = createLogger('api', config.logLevel);
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config), { bodyParser: false, logger: ['error', 'warn'] });
   app.disable('x-powered-by');
+  // The provider's callbacks are small: a body over PROVIDER_WEBHOOK_MAX_BYTES is 413 payload_too_large.
+  app.use('/webhooks/modelslab', express.json({ limit: config.outbound.providerWebhookMaxBytes, type: ['application/json', 'application/*+json'] }));
   app.use(express.json({ limit: config.http.maxBodyBytes, type: ['application/json', 'application/*+json'] }));
   // Body-parser errors happen before Nest's routing: answer them in the same error shape.
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {

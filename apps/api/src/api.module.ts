@@ -9,13 +9,14 @@ import { JobsModule } from './jobs/jobs.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 import { BatchesModule } from './batches/batches.module.js';
 import { HealthController } from './health.controller.js';
+import { OutboundModule } from './outbound/outbound-url-checker.service.js';
 
 @Module({})
 export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, AccessModule, JobsModule, FacadeModule, WebhooksModule, ConsumerWebhooksModule, BatchesModule],
+      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, AccessModule, JobsModule, FacadeModule, WebhooksModule, ConsumerWebhooksModule, BatchesModule, OutboundModule],
       controllers: [HealthController],
     };
   }

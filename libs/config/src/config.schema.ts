@@ -4,6 +4,7 @@
  * scripts/s3/radosgw.sh, the self-hosted engine when no ModelsLab key is set).
  */
 import { z } from 'zod';
+import { OutboundPolicy } from '../../net/src/index.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -100,8 +101,17 @@ const schema = z
     BATCH_WINDOW: int(1, 100_000).default(200),
     BATCH_FEED_INTERVAL_MS: int(10, 60_000).default(250),
     BATCH_MAX_ROWS: int(1, 1_000_000).default(1_000_000),
+    // Outbound requests to user-supplied URLs (image_url, callback_url, webhook endpoints, output links).
+    OUTBOUND_ALLOW_CIDRS: z.string().default(''),
+    OUTBOUND_ALLOW_HOSTS: z.string().default(''),
+    PROVIDER_WEBHOOK_MAX_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
   })
   .superRefine((env, ctx) => {
+    try {
+      OutboundPolicy.fromLists(env.OUTBOUND_ALLOW_CIDRS, env.OUTBOUND_ALLOW_HOSTS);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['OUTBOUND_ALLOW_CIDRS'], message: `OUTBOUND_ALLOW_CIDRS / OUTBOUND_ALLOW_HOSTS: ${(err as Error).message}` });
+    }
     if (env.PROVIDER === 'modelslab' && !env.MODELSLAB_API_KEY) {
       ctx.addIssue({ code: 'custom', path: ['MODELSLAB_API_KEY'], message: 'is required when PROVIDER=modelslab' });
     }
@@ -156,6 +166,8 @@ export interface AppConfig {
   facade: { webhookIntervalMs: number; webhookTimeoutMs: number; webhookMaxAttempts: number };
   /** Batches: at most `window` items of a batch in the queue at once, fed every `feedIntervalMs`. */
   batches: { window: number; feedIntervalMs: number; maxRows: number };
+  /** Which private addresses user-supplied URLs may reach after all (libs/net OutboundPolicy); the provider webhook body cap. */
+  outbound: { allowCidrs: string[]; allowHosts: string[]; providerWebhookMaxBytes: number };
 }
 
 export class ConfigError extends Error {
@@ -235,5 +247,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     facade: { webhookIntervalMs: e.FACADE_WEBHOOK_INTERVAL_MS, webhookTimeoutMs: e.FACADE_WEBHOOK_TIMEOUT_MS, webhookMaxAttempts: e.FACADE_WEBHOOK_MAX_ATTEMPTS },
     batches: { window: e.BATCH_WINDOW, feedIntervalMs: e.BATCH_FEED_INTERVAL_MS, maxRows: e.BATCH_MAX_ROWS },
+    outbound: {
+      allowCidrs: e.OUTBOUND_ALLOW_CIDRS.split(',').map((s) => s.trim()).filter(Boolean),
+      allowHosts: e.OUTBOUND_ALLOW_HOSTS.split(',').map((s) => s.trim()).filter(Boolean),
+      providerWebhookMaxBytes: e.PROVIDER_WEBHOOK_MAX_BYTES,
+    },
   };
 }

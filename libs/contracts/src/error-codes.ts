@@ -31,6 +31,8 @@ export const ApiErrorCode = {
   InvalidCsv: 'invalid_csv',
   LineTooLong: 'line_too_long',
   NotAcceptable: 'not_acceptable',
+  /** A URL that points (or resolves) at loopback, private, link-local or metadata addresses (SSRF guard). */
+  UrlNotAllowed: 'url_not_allowed',
   Internal: 'internal_error',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
@@ -49,5 +51,7 @@ export const JobErrorCode = {
   OutputTooLarge: 'output_too_large',
   StorageFailed: 'storage_failed',
   InputMissing: 'input_missing',
+  /** An output link that points at an address the outbound policy refuses. */
+  OutputUrlNotAllowed: 'output_url_not_allowed',
 } as const;
 export type JobErrorCode = (typeof JobErrorCode)[keyof typeof JobErrorCode];

@@ -9,10 +9,12 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { APP_CONFIG, createLogger, redactUrl, type AppConfig } from '../../../../libs/config/src/index.js';
 import { JobErrorCode, JobName, decodeBase64Image, type StoreOutputsPayload } from '../../../../libs/contracts/src/index.js';
 import { JobRepository } from '../../../../libs/db/src/index.js';
+import { defaultPort, guardedFetch, OutboundBlockedError, OutboundPolicy } from '../../../../libs/net/src/index.js';
 import { ObjectStorage, ObjectTooLargeError, type StoredObject } from '../../../../libs/storage/src/index.js';
 import type { JobProcessor } from './job-processor.js';
 
 const log = createLogger('worker.store');
+const MAX_REDIRECTS = 5;
 
 class PermanentStoreError extends Error {
   constructor(
@@ -31,7 +33,17 @@ export class StoreOutputsProcessor implements JobProcessor<JobName.StoreOutputs>
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly jobs: JobRepository,
     private readonly storage: ObjectStorage,
-  ) {}
+  ) {
+    // Output links come from the provider; its own configured host (e.g. the engine on 127.0.0.1) is trusted,
+    // anything else must be public or named by OUTBOUND_ALLOW_CIDRS / OUTBOUND_ALLOW_HOSTS.
+    const providerHosts = [config.provider.baseUrl, config.provider.fallback?.baseUrl].filter((u): u is string => !!u).map((u) => {
+      const url = new URL(u);
+      return `${url.hostname}:${defaultPort(url)}`;
+    });
+    this.outbound = new OutboundPolicy({ allowCidrs: config.outbound.allowCidrs, allowHosts: [...config.outbound.allowHosts, ...providerHosts] });
+  }
+
+  private readonly outbound: OutboundPolicy;
 
   concurrency(): number {
     return this.config.store.concurrency;
@@ -82,8 +94,9 @@ export class StoreOutputsProcessor implements JobProcessor<JobName.StoreOutputs>
     const { maxOutputBytes, outputDownloadTimeoutMs } = this.config.limits;
     let res: Response;
     try {
-      res = await fetch(url, { signal: AbortSignal.timeout(outputDownloadTimeoutMs) });
+      res = await guardedFetch(url, { signal: AbortSignal.timeout(outputDownloadTimeoutMs), maxRedirects: MAX_REDIRECTS }, this.outbound);
     } catch (err) {
+      if (err instanceof OutboundBlockedError) throw new PermanentStoreError(JobErrorCode.OutputUrlNotAllowed, `the provider's output link is not allowed: ${err.message}`);
       throw new Error(`downloading ${redactUrl(url)} failed: ${(err as Error).name === 'TimeoutError' ? 'timed out' : (err as Error).message}`);
     }
     if (res.status === 404 || res.status === 410 || res.status === 403) {
