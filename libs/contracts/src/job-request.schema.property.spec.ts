@@ -45,36 +45,37 @@ const validRequest = fc
 
 /** One way to break a valid request, and the field the answer must name. */
 const OPTION_RANGES = { alpha_matting_foreground_threshold: 240, alpha_matting_background_threshold: 20, alpha_matting_erode_size: 5 } as const;
-type Breakage = { apply: (r: Record<string, unknown>) => Record<string, unknown>; field: string; codes: string[] };
-const breakage: fc.Arbitrary<Breakage> = fc.oneof(
+type Req = Record<string, unknown>;
+type Breakage = { apply: (r: Req) => Req; field: string; codes: string[] };
+const breakage: fc.Arbitrary<Breakage> = fc.oneof<fc.Arbitrary<Breakage>[]>(
   fc.tuple(fc.constantFrom(...(Object.keys(OPTION_RANGES) as (keyof typeof OPTION_RANGES)[])), fc.oneof(fc.integer({ min: -1000, max: -1 }), fc.integer({ min: 241, max: 100_000 }))).map(([key, v]) => ({
-    apply: (r) => ({ ...r, options: { ...(r.options as object), [key]: v > 0 ? Math.max(v, OPTION_RANGES[key] + 1) : v } }),
+    apply: (r: Req) => ({ ...r, options: { ...(r.options as object), [key]: v > 0 ? Math.max(v, OPTION_RANGES[key] + 1) : v } }),
     field: `options.${key}`,
     codes: [ApiErrorCode.OptionOutOfRange],
   })),
   fc.string({ minLength: 1, maxLength: 12 }).filter((k) => /^[a-z_]+$/.test(k) && !['only_mask', 'inverse_mask', 'post_process_mask', 'alpha_matting', 'seed', 'alpha_matting_foreground_threshold', 'alpha_matting_background_threshold', 'alpha_matting_erode_size'].includes(k)).map((k) => ({
-    apply: (r) => ({ ...r, options: { ...(r.options as object), [k]: 1 } }),
+    apply: (r: Req) => ({ ...r, options: { ...(r.options as object), [k]: 1 } }),
     field: `options.${k}`,
     codes: [ApiErrorCode.UnknownOption],
   })),
-  fc.constantFrom('priority', 'image', 'webhook', 'key').map((k) => ({ apply: (r) => ({ ...r, [k]: 'x' }), field: k, codes: [ApiErrorCode.UnknownField] })),
+  fc.constantFrom('priority', 'image', 'webhook', 'key').map((k) => ({ apply: (r: Req) => ({ ...r, [k]: 'x' }), field: k, codes: [ApiErrorCode.UnknownField] as string[] })),
   fc.constantFrom('ftp', 'file', 'javascript', 'gopher', 'data').map((scheme) => ({
-    apply: (r) => ({ ...r, callback_url: `${scheme}://example.com/x` }),
+    apply: (r: Req) => ({ ...r, callback_url: `${scheme}://example.com/x` }),
     field: 'callback_url',
     codes: [ApiErrorCode.UnsupportedUrlScheme, ApiErrorCode.InvalidUrl],
   })),
   fc.constantFrom('not a url', 'http://', '://x', 'http://user:pw@example.com/').map((u) => ({
-    apply: (r) => ({ ...Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'image_base64')), image_url: u }),
+    apply: (r: Req) => ({ ...Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'image_base64')), image_url: u }),
     field: 'image_url',
     codes: [ApiErrorCode.InvalidUrl],
   })),
-  fc.constantFrom(1, true, null, [], {}).map((v) => ({ apply: (r) => ({ ...r, track_id: v }), field: 'track_id', codes: [ApiErrorCode.InvalidType] })),
-  fc.constant({ apply: (r) => ({ ...r, track_id: 'x'.repeat(201) }), field: 'track_id', codes: [ApiErrorCode.ValidationFailed] }),
-  fc.constant({ apply: (r) => ({ ...r, image_base64: Buffer.alloc(LIMITS.maxImageBytes + 1).toString('base64'), image_url: undefined }), field: 'image_base64', codes: [ApiErrorCode.ImageTooLarge] }),
-  fc.constant({ apply: (r) => ({ ...r, image_base64: '!!not base64!!', image_url: undefined }), field: 'image_base64', codes: [ApiErrorCode.InvalidBase64] }),
-  fc.constant({ apply: (r) => ({ ...r, image_url: 'https://example.com/a.png', image_base64: 'aGVsbG8=' }), field: 'image_url', codes: [ApiErrorCode.ImageAmbiguous] }),
-  fc.constant({ apply: (r) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'image_url' && k !== 'image_base64')), field: 'image_url', codes: [ApiErrorCode.ImageMissing] }),
-  fc.constantFrom('yes', 1, null).map((v) => ({ apply: (r) => ({ ...r, options: { ...(r.options as object), only_mask: v } }), field: 'options.only_mask', codes: [ApiErrorCode.InvalidType] })),
+  fc.constantFrom(1, true, null, [], {}).map((v) => ({ apply: (r: Req) => ({ ...r, track_id: v }), field: 'track_id', codes: [ApiErrorCode.InvalidType] as string[] })),
+  fc.constant({ apply: (r: Req) => ({ ...r, track_id: 'x'.repeat(201) }), field: 'track_id', codes: [ApiErrorCode.ValidationFailed] as string[] }),
+  fc.constant({ apply: (r: Req) => ({ ...r, image_base64: Buffer.alloc(LIMITS.maxImageBytes + 1).toString('base64'), image_url: undefined }), field: 'image_base64', codes: [ApiErrorCode.ImageTooLarge] as string[] }),
+  fc.constant({ apply: (r: Req) => ({ ...r, image_base64: '!!not base64!!', image_url: undefined }), field: 'image_base64', codes: [ApiErrorCode.InvalidBase64] as string[] }),
+  fc.constant({ apply: (r: Req) => ({ ...r, image_url: 'https://example.com/a.png', image_base64: 'aGVsbG8=' }), field: 'image_url', codes: [ApiErrorCode.ImageAmbiguous] as string[] }),
+  fc.constant({ apply: (r: Req) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'image_url' && k !== 'image_base64')), field: 'image_url', codes: [ApiErrorCode.ImageMissing] as string[] }),
+  fc.constantFrom('yes', 1, null).map((v) => ({ apply: (r: Req) => ({ ...r, options: { ...(r.options as object), only_mask: v } }), field: 'options.only_mask', codes: [ApiErrorCode.InvalidType] as string[] })),
 );
 
 const strip = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined));
