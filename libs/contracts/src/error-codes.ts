@@ -53,5 +53,7 @@ export const JobErrorCode = {
   InputMissing: 'input_missing',
   /** An output link that points at an address the outbound policy refuses. */
   OutputUrlNotAllowed: 'output_url_not_allowed',
+  /** Downloading an output took longer than OUTPUT_DOWNLOAD_TIMEOUT_MS (on every attempt). */
+  OutputDownloadTimeout: 'output_download_timeout',
 } as const;
 export type JobErrorCode = (typeof JobErrorCode)[keyof typeof JobErrorCode];

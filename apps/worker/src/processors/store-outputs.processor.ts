@@ -25,6 +25,9 @@ class PermanentStoreError extends Error {
   }
 }
 
+/** An output download over OUTPUT_DOWNLOAD_TIMEOUT_MS: retried; the job fails with output_download_timeout at the last attempt. */
+class DownloadTimedOutError extends Error {}
+
 @Injectable()
 export class StoreOutputsProcessor implements JobProcessor<JobName.StoreOutputs> {
   readonly jobName = JobName.StoreOutputs;
@@ -83,7 +86,8 @@ export class StoreOutputsProcessor implements JobProcessor<JobName.StoreOutputs>
       const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       log.warn({ jobId, trackId, err: (err as Error).message, final }, 'store step failed');
       if (final) {
-        await this.jobs.fail(jobId, ['storing'], JobErrorCode.StorageFailed, `could not store the outputs: ${(err as Error).message}`);
+        const code = err instanceof DownloadTimedOutError ? JobErrorCode.OutputDownloadTimeout : JobErrorCode.StorageFailed;
+        await this.jobs.fail(jobId, ['storing'], code, `could not store the outputs: ${(err as Error).message}`);
         throw new UnrecoverableError((err as Error).message);
       }
       throw err;
@@ -93,11 +97,14 @@ export class StoreOutputsProcessor implements JobProcessor<JobName.StoreOutputs>
   private async copyUrl(key: string, url: string): Promise<StoredObject> {
     const { maxOutputBytes, outputDownloadTimeoutMs } = this.config.limits;
     let res: Response;
+    const signal = AbortSignal.timeout(outputDownloadTimeoutMs);
+    const timedOut = () => new DownloadTimedOutError(`downloading ${redactUrl(url)} took longer than OUTPUT_DOWNLOAD_TIMEOUT_MS (${outputDownloadTimeoutMs} ms)`);
     try {
-      res = await guardedFetch(url, { signal: AbortSignal.timeout(outputDownloadTimeoutMs), maxRedirects: MAX_REDIRECTS }, this.outbound);
+      res = await guardedFetch(url, { signal, maxRedirects: MAX_REDIRECTS }, this.outbound);
     } catch (err) {
       if (err instanceof OutboundBlockedError) throw new PermanentStoreError(JobErrorCode.OutputUrlNotAllowed, `the provider's output link is not allowed: ${err.message}`);
-      throw new Error(`downloading ${redactUrl(url)} failed: ${(err as Error).name === 'TimeoutError' ? 'timed out' : (err as Error).message}`);
+      if (signal.aborted) throw timedOut();
+      throw new Error(`downloading ${redactUrl(url)} failed: ${(err as Error).message}`);
     }
     if (res.status === 404 || res.status === 410 || res.status === 403) {
       throw new PermanentStoreError(JobErrorCode.OutputDownloadFailed, `the provider's output link answered ${res.status} (expired?)`);
@@ -115,6 +122,7 @@ export class StoreOutputsProcessor implements JobProcessor<JobName.StoreOutputs>
       return await this.storage.putStream(key, Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), contentType, maxOutputBytes);
     } catch (err) {
       if (err instanceof ObjectTooLargeError) throw new PermanentStoreError(JobErrorCode.OutputTooLarge, `the output is over the limit of ${maxOutputBytes} bytes`);
+      if (signal.aborted) throw timedOut();
       throw err;
     }
   }
