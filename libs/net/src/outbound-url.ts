@@ -54,6 +54,8 @@ function lookupAll(host: string, timeoutMs: number): Promise<LookupAddress[]> {
 export interface AcceptCheckOptions {
   /** How long a lookup may take; a host that does not resolve (in time) is accepted, the send-time check decides. */
   lookupTimeoutMs?: number;
+  /** false: the literal checks only (no DNS). */
+  resolve?: boolean;
 }
 
 /**
@@ -75,7 +77,7 @@ export async function findUrlBlock(rawUrl: string, policy: OutboundPolicy, opts:
     throw err;
   }
   const host = normalizeHost(url.hostname);
-  if (isIP(host) !== 0 || policy.hostAllowed(host, defaultPort(url))) return null;
+  if (isIP(host) !== 0 || opts.resolve === false || policy.hostAllowed(host, defaultPort(url))) return null;
   let addresses: LookupAddress[];
   try {
     addresses = await lookupAll(host, opts.lookupTimeoutMs ?? 2000);

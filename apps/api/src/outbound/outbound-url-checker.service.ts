@@ -10,7 +10,12 @@ import { ApiErrorCode, type FieldIssue } from '../../../../libs/contracts/src/in
 import { defaultPort, findUrlBlock, OutboundBlockedError, OutboundPolicy } from '../../../../libs/net/src/index.js';
 import { ApiError } from '../errors/api-error.js';
 
-/** Per-request memo of host checks (a batch of 10,000 rows on one CDN resolves the host once). */
+/**
+ * Per-request memo of host checks (a batch of 10,000 rows on one CDN resolves the host once). Past
+ * MAX_RESOLVED_HOSTS distinct hosts a request gets the literal checks only, so a batch of a million
+ * distinct names cannot stall ingest on DNS; the send-time check still covers them.
+ */
+const MAX_RESOLVED_HOSTS = 1000;
 export type HostCheckCache = Map<string, Promise<OutboundBlockedError | null>>;
 
 @Injectable()
@@ -33,10 +38,11 @@ export class OutboundUrlChecker {
     }
     let pending = cache?.get(key);
     if (!pending) {
-      pending = findUrlBlock(url, this.policy);
+      pending = findUrlBlock(url, this.policy, { resolve: !cache || cache.size < MAX_RESOLVED_HOSTS });
       cache?.set(key, pending);
     }
     const block = await pending;
+    if (cache && cache.size > MAX_RESOLVED_HOSTS) cache.delete(key); // keep the memo bounded too
     return block ? { field, code: ApiErrorCode.UrlNotAllowed, message: `${field}: ${block.message}` } : undefined;
   }
 
