@@ -158,6 +158,19 @@ describe('send time', () => {
     }
   });
 
+  it('a facade webhook whose address is refused at send time fails after one attempt, without retries', async () => {
+    emulator.setDefaults({ latencyMs: 1500 });
+    const res = await fetch(`${stack.url}/api/v6/image_editing/removebg_mask`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: 'test-api-key-0123456789', image: png, webhook: 'https://x.test/hook' }) });
+    const answer = (await res.json()) as any;
+    expect(answer.status).toBe('processing');
+    // As if x.test now resolved to loopback: point the stored webhook at the receiver while the job runs.
+    await stack.db.query('UPDATE facade_requests SET webhook = $1 WHERE id = $2', [`${receiver.url}/facade`, answer.id]);
+    const row = await until(async () => (await stack.db.query(`SELECT webhook_state, webhook_attempts, webhook_error FROM facade_requests WHERE id = $1 AND webhook_state IN ('sent', 'failed')`, [answer.id])).rows[0], { timeoutMs: 30_000, what: 'the facade webhook to end' });
+    expect(row).toMatchObject({ webhook_state: 'failed', webhook_attempts: 1 });
+    expect(row.webhook_error).toMatch(/^url_not_allowed: .*loopback/);
+    expect(receiver.on('/facade')).toHaveLength(0);
+  });
+
   it('an output link at a private address fails the job with output_url_not_allowed; the provider host itself is allowed', async () => {
     emulator.setDefaults({ outputLinks: [`${images.url}/img-2.png`] });
     const blocked = await stack.request('POST', '/v1/jobs', { image_base64: png });
