@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createLogger, type AppConfig } from '../../../libs/config/src/index.js';
 import { ObjectStorage } from '../../../libs/storage/src/index.js';
 import { ApiModule } from './api.module.js';
+import { mountQueueAdmin } from './dashboard/queue-admin.js';
 import { ApiExceptionFilter, toErrorBody } from './errors/api-exception.filter.js';
 import { facadeErrorBody } from './facade/facade-exception.filter.js';
 import { FACADE_PATH_PREFIX } from '../../../libs/contracts/src/index.js';
@@ -14,6 +15,8 @@ export async function createApiApp(config: AppConfig): Promise<NestExpressApplic
   const logger = createLogger('api', config.logLevel);
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config), { bodyParser: false, logger: ['error', 'warn'] });
   app.disable('x-powered-by');
+  // Before the JSON body parser: bull-board parses its own bodies.
+  mountQueueAdmin(app, config);
   // The provider's callbacks are small: a body over PROVIDER_WEBHOOK_MAX_BYTES is 413 payload_too_large.
   app.use('/webhooks/modelslab', express.json({ limit: config.outbound.providerWebhookMaxBytes, type: ['application/json', 'application/*+json'] }));
   app.use(express.json({ limit: config.http.maxBodyBytes, type: ['application/json', 'application/*+json'] }));

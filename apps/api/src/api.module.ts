@@ -9,6 +9,7 @@ import { JobsModule } from './jobs/jobs.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 import { BatchesModule } from './batches/batches.module.js';
 import { HealthController } from './health.controller.js';
+import { DashboardModule } from './dashboard/dashboard.module.js';
 import { OutboundModule } from './outbound/outbound-url-checker.service.js';
 
 @Module({})
@@ -16,7 +17,7 @@ export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, AccessModule, JobsModule, FacadeModule, WebhooksModule, ConsumerWebhooksModule, BatchesModule, OutboundModule],
+      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, AccessModule, JobsModule, FacadeModule, WebhooksModule, ConsumerWebhooksModule, BatchesModule, DashboardModule, OutboundModule],
       controllers: [HealthController],
     };
   }

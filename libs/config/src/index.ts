@@ -1,3 +1,4 @@
 export * from './config.schema.js';
 export * from './config.module.js';
 export * from './logger.js';
+export * from './cli-client.config.js';
