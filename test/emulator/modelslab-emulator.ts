@@ -46,6 +46,14 @@ export interface Behaviour {
   outputDelayMs: number;
   /** Error bodies use the old `messege` spelling. */
   useMisspelledMessege?: boolean;
+  /**
+   * Answers that match no known shape (hostile-input tests): 'submit' - the submit answer is HTTP 200
+   * `{result: 'ok', data: {...}}` with no `status`; 'result' - the job runs, but its webhook and fetch answers
+   * say `success` with `output` that is not a list of links.
+   */
+  mangled?: 'submit' | 'result';
+  /** Output links to report instead of the emulator's own (e.g. a private address, for SSRF tests). */
+  outputLinks?: string[];
 }
 
 export interface EmulatorOptions {
@@ -503,7 +511,8 @@ export async function startModelslabEmulator(options: EmulatorOptions = {}): Pro
   }
 
   function successBody(job: Job): Json {
-    const links = outputUrls(job);
+    const links = job.behaviour.outputLinks ?? outputUrls(job);
+    if (job.behaviour.mangled === 'result') return { status: 'success', id: job.id, output: { url: links[0] }, track_id: job.params.trackId };
     return {
       status: 'success',
       generationTime: job.generationTime,
@@ -539,6 +548,7 @@ export async function startModelslabEmulator(options: EmulatorOptions = {}): Pro
   function webhookPayload(job: Job): Json {
     if (job.state === 'failed') return { status: 'failed', id: job.id, message: job.message ?? 'the job failed', track_id: job.params.trackId };
     const s = successBody(job);
+    if (job.behaviour.mangled === 'result') return s;
     return { status: 'success', id: job.id, output: s.output, generationTime: job.generationTime, track_id: job.params.trackId, meta: job.meta };
   }
 
@@ -658,6 +668,7 @@ export async function startModelslabEmulator(options: EmulatorOptions = {}): Pro
       const { httpStatus, message, bodyStatus200 } = behaviour.error;
       return reject('forced_error', bodyStatus200 ? 200 : httpStatus, errorBody(message, behaviour.useMisspelledMessege));
     }
+    if (behaviour.mangled === 'submit') return reject('forced_error', 200, { result: 'ok', data: { request: record.id, state: 'queued' } });
 
     const release = acquire();
     const p = validation.params;

@@ -19,7 +19,7 @@ export async function startEngineProcess(env: Record<string, string> = {}): Prom
   const url = `http://127.0.0.1:${port}`;
   const apiKey = 'engine-test-key';
   const child = spawn(process.execPath, [path.join(root, 'dist/apps/engine/src/main.js')], {
-    env: { ...process.env, ENGINE_PORT: String(port), ENGINE_PUBLIC_URL: url, ENGINE_API_KEY: apiKey, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ...env },
+    env: { ...process.env, ENGINE_PORT: String(port), ENGINE_PUBLIC_URL: url, ENGINE_API_KEY: apiKey, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ENGINE_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8,::1/128', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const exited = () => child.exitCode !== null || child.signalCode !== null;

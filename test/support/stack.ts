@@ -88,6 +88,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     // Several workers share a test process: no metrics listener unless a test asks for one.
     METRICS_PORT: '0',
     ...(opts.webhooks === false ? {} : { PUBLIC_BASE_URL: `http://127.0.0.1:${port}` }),
+    // The test servers (images, webhook receivers) live on loopback; SSRF tests pass OUTBOUND_ALLOW_CIDRS: ''.
+    OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8,::1/128',
     ...opts.env,
   };
   const config = loadConfig(env);

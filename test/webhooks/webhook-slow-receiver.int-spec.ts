@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
+import { OutboundPolicy } from '../../libs/net/src/index.js';
 import { sendWebhook, RESPONSE_SNIPPET_BYTES } from '../../libs/webhooks/src/index.js';
 import { startModelslabEmulator, type ModelslabEmulator } from '../emulator/modelslab-emulator.js';
 import { startImageServer, type ImageServer } from '../support/image-server.js';
@@ -85,18 +86,19 @@ it('the outbound call times out, does not follow redirects, and keeps at most 1 
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const loopback = OutboundPolicy.fromLists('127.0.0.0/8');
   try {
-    const slow = await sendWebhook(`${base}/slow`, {}, '{}', 300);
+    const slow = await sendWebhook(`${base}/slow`, {}, '{}', 300, loopback);
     expect(slow).toMatchObject({ statusCode: null, error: 'timed out after 300 ms' });
     expect(slow.durationMs).toBeGreaterThanOrEqual(250);
     expect(slow.durationMs).toBeLessThan(5000);
-    const redirect = await sendWebhook(`${base}/redirect`, {}, '{}', 2000);
+    const redirect = await sendWebhook(`${base}/redirect`, {}, '{}', 2000, loopback);
     expect(redirect.statusCode).toBe(302);
     expect(redirect.error).toContain('not followed');
-    const big = await sendWebhook(`${base}/big`, {}, '{}', 2000);
+    const big = await sendWebhook(`${base}/big`, {}, '{}', 2000, loopback);
     expect(big.statusCode).toBe(500);
     expect(big.responseSnippet).toHaveLength(RESPONSE_SNIPPET_BYTES);
-    const refused = await sendWebhook(`http://127.0.0.1:${await freePort()}/`, {}, '{}', 2000);
+    const refused = await sendWebhook(`http://127.0.0.1:${await freePort()}/`, {}, '{}', 2000, loopback);
     expect(refused).toMatchObject({ statusCode: null, error: 'ECONNREFUSED' });
   } finally {
     server.closeAllConnections();

@@ -21,6 +21,8 @@ export async function createApiApp(config: AppConfig): Promise<NestExpressApplic
   app.use(assignRequestId(createLogger('api.http', config.logLevel), app.get(PipelineMetrics)));
   // Before the JSON body parser: bull-board parses its own bodies.
   mountQueueAdmin(app, config);
+  // The provider's callbacks are small: a body over PROVIDER_WEBHOOK_MAX_BYTES is 413 payload_too_large.
+  app.use('/webhooks/modelslab', express.json({ limit: config.outbound.providerWebhookMaxBytes, type: ['application/json', 'application/*+json'] }));
   app.use(express.json({ limit: config.http.maxBodyBytes, type: ['application/json', 'application/*+json'] }));
   // Body-parser errors happen before Nest's routing: answer them in the same error shape.
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {

@@ -12,13 +12,14 @@ import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from '../../../libs/metrics/src/index.js';
 import { ApiMetricsModule } from './metrics/api-metrics.module.js';
 import { DashboardModule } from './dashboard/dashboard.module.js';
+import { OutboundModule } from './outbound/outbound-url-checker.service.js';
 
 @Module({})
 export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, AccessModule, JobsModule, FacadeModule, WebhooksModule, ConsumerWebhooksModule, BatchesModule, DashboardModule, HealthModule, MetricsModule, ApiMetricsModule],
+      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, AccessModule, JobsModule, FacadeModule, WebhooksModule, ConsumerWebhooksModule, BatchesModule, DashboardModule, HealthModule, MetricsModule, ApiMetricsModule, OutboundModule],
     };
   }
 }

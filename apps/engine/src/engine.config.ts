@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
+import { OutboundPolicy } from '../../../libs/net/src/index.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z
@@ -32,6 +33,9 @@ const schema = z.object({
   ENGINE_MODEL: z.enum(['fp16', 'fp32', 'quint8']).default('fp16'),
   ENGINE_FETCH_TIMEOUT_MS: int(100, 600_000).default(15_000),
   ENGINE_WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(30_000),
+  /** Image URLs may not reach loopback/private/link-local/metadata addresses except these (see libs/net). */
+  ENGINE_OUTBOUND_ALLOW_CIDRS: z.string().default(''),
+  ENGINE_OUTBOUND_ALLOW_HOSTS: z.string().default(''),
   ENGINE_OUTPUT_STORE: z.enum(['memory', 'disk']).default('memory'),
   ENGINE_OUTPUT_DIR: z.string().min(1).default(os.tmpdir() + '/maskflow-engine-outputs'),
   ENGINE_OUTPUT_TTL_SECONDS: int(1, 30 * 86_400).default(86_400),
@@ -41,6 +45,11 @@ const schema = z.object({
   ENGINE_MASK_CACHE_BYTES: int(0, 10_000_000_000).default(64 * 1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).superRefine((e, ctx) => {
+  try {
+    OutboundPolicy.fromLists(e.ENGINE_OUTBOUND_ALLOW_CIDRS, e.ENGINE_OUTBOUND_ALLOW_HOSTS);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: ['ENGINE_OUTBOUND_ALLOW_CIDRS'], message: `ENGINE_OUTBOUND_ALLOW_CIDRS / _HOSTS: ${(err as Error).message}` });
+  }
   if (e.ENGINE_MODEL === 'fp32') {
     ctx.addIssue({
       code: 'custom',
@@ -71,6 +80,8 @@ export interface EngineConfig {
   model: 'fp16' | 'quint8';
   fetchTimeoutMs: number;
   webhookTimeoutMs: number;
+  /** Where image URLs may point (the outbound policy of libs/net). */
+  outbound: OutboundPolicy;
   outputStore: 'memory' | 'disk';
   outputDir: string;
   outputTtlSeconds: number;
@@ -110,6 +121,7 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     model: e.ENGINE_MODEL === 'quint8' ? 'quint8' : 'fp16',
     fetchTimeoutMs: e.ENGINE_FETCH_TIMEOUT_MS,
     webhookTimeoutMs: e.ENGINE_WEBHOOK_TIMEOUT_MS,
+    outbound: OutboundPolicy.fromLists(e.ENGINE_OUTBOUND_ALLOW_CIDRS, e.ENGINE_OUTBOUND_ALLOW_HOSTS),
     outputStore: e.ENGINE_OUTPUT_STORE,
     outputDir: e.ENGINE_OUTPUT_DIR,
     outputTtlSeconds: e.ENGINE_OUTPUT_TTL_SECONDS,

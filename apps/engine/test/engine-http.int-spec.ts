@@ -30,7 +30,7 @@ let engine: TestEngine;
 /** Starts `main.ts` with ENGINE_* overrides on a free port; resolves once it logs "engine ready". */
 function startEngine(over: Record<string, string> = {}): Promise<TestEngine> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'apps/engine/src/main.ts'], {
-    env: { ...process.env, ENGINE_PORT: '0', LOG_LEVEL: 'info', ENGINE_SYNC_WAIT_MS: '60000', ENGINE_THREADS: '2', ...over },
+    env: { ...process.env, ENGINE_PORT: '0', LOG_LEVEL: 'info', ENGINE_SYNC_WAIT_MS: '60000', ENGINE_THREADS: '2', ENGINE_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8,::1/128', ...over },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

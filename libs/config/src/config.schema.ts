@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { registerLogSecrets } from './log-scrubber.js';
+import { OutboundPolicy } from '../../net/src/index.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -105,8 +106,17 @@ const schema = z
     HEALTH_CHECK_TIMEOUT_MS: int(50, 60_000).default(2000),
     METRICS_PORT: int(0, 65535).default(9464),
     METRICS_CACHE_MS: int(0, 600_000).default(5000),
+    // Outbound requests to user-supplied URLs (image_url, callback_url, webhook endpoints, output links).
+    OUTBOUND_ALLOW_CIDRS: z.string().default(''),
+    OUTBOUND_ALLOW_HOSTS: z.string().default(''),
+    PROVIDER_WEBHOOK_MAX_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
   })
   .superRefine((env, ctx) => {
+    try {
+      OutboundPolicy.fromLists(env.OUTBOUND_ALLOW_CIDRS, env.OUTBOUND_ALLOW_HOSTS);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['OUTBOUND_ALLOW_CIDRS'], message: `OUTBOUND_ALLOW_CIDRS / OUTBOUND_ALLOW_HOSTS: ${(err as Error).message}` });
+    }
     if (env.PROVIDER === 'modelslab' && !env.MODELSLAB_API_KEY) {
       ctx.addIssue({ code: 'custom', path: ['MODELSLAB_API_KEY'], message: 'is required when PROVIDER=modelslab' });
     }
@@ -166,6 +176,8 @@ export interface AppConfig {
   batches: { window: number; feedIntervalMs: number; maxRows: number };
   /** /health/ready's per-dependency timeout; the worker's metrics listener (0 = off); how long /metrics reuses Postgres/Redis gauges. */
   ops: { healthTimeoutMs: number; metricsPort: number; metricsCacheMs: number };
+  /** Which private addresses user-supplied URLs may reach after all (libs/net OutboundPolicy); the provider webhook body cap. */
+  outbound: { allowCidrs: string[]; allowHosts: string[]; providerWebhookMaxBytes: number };
 }
 
 export class ConfigError extends Error {
@@ -255,5 +267,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     facade: { webhookIntervalMs: e.FACADE_WEBHOOK_INTERVAL_MS, webhookTimeoutMs: e.FACADE_WEBHOOK_TIMEOUT_MS, webhookMaxAttempts: e.FACADE_WEBHOOK_MAX_ATTEMPTS },
     batches: { window: e.BATCH_WINDOW, feedIntervalMs: e.BATCH_FEED_INTERVAL_MS, maxRows: e.BATCH_MAX_ROWS },
     ops: { healthTimeoutMs: e.HEALTH_CHECK_TIMEOUT_MS, metricsPort: e.METRICS_PORT, metricsCacheMs: e.METRICS_CACHE_MS },
+    outbound: {
+      allowCidrs: e.OUTBOUND_ALLOW_CIDRS.split(',').map((s) => s.trim()).filter(Boolean),
+      allowHosts: e.OUTBOUND_ALLOW_HOSTS.split(',').map((s) => s.trim()).filter(Boolean),
+      providerWebhookMaxBytes: e.PROVIDER_WEBHOOK_MAX_BYTES,
+    },
   };
 }

@@ -33,6 +33,8 @@ export const ApiErrorCode = {
   NotAcceptable: 'not_acceptable',
   // GET /health/ready when a dependency is down (503)
   NotReady: 'not_ready',
+  /** A URL that points (or resolves) at loopback, private, link-local or metadata addresses (SSRF guard). */
+  UrlNotAllowed: 'url_not_allowed',
   Internal: 'internal_error',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
@@ -51,5 +53,9 @@ export const JobErrorCode = {
   OutputTooLarge: 'output_too_large',
   StorageFailed: 'storage_failed',
   InputMissing: 'input_missing',
+  /** An output link that points at an address the outbound policy refuses. */
+  OutputUrlNotAllowed: 'output_url_not_allowed',
+  /** Downloading an output took longer than OUTPUT_DOWNLOAD_TIMEOUT_MS (on every attempt). */
+  OutputDownloadTimeout: 'output_download_timeout',
 } as const;
 export type JobErrorCode = (typeof JobErrorCode)[keyof typeof JobErrorCode];

@@ -56,7 +56,8 @@ function issueFromZod(issue: z.core.$ZodIssue): FieldIssue[] {
   const field = issue.path.map(String).join('.');
   if (issue.code === 'unrecognized_keys') {
     const inOptions = issue.path[0] === 'options';
-    return issue.keys.map((key) => ({
+    // An empty key still gets a field that names something (found by the property tests).
+    return issue.keys.map((k) => (k === '' ? '""' : k)).map((key) => ({
       field: field ? `${field}.${key}` : key,
       code: inOptions ? ApiErrorCode.UnknownOption : ApiErrorCode.UnknownField,
       message: inOptions

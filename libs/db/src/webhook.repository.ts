@@ -27,7 +27,9 @@ export type AttemptOutcome =
   | { kind: 'retry'; nextAttemptAt: Date }
   | { kind: 'exhausted' }
   /** 410 Gone: the delivery stops; an endpoint is disabled and its other pending deliveries canceled. */
-  | { kind: 'gone' };
+  | { kind: 'gone' }
+  /** The URL points (or resolves) at an address the outbound policy refuses: failed, never retried. */
+  | { kind: 'blocked' };
 
 export interface AttemptRecord {
   statusCode: number | null;
@@ -184,7 +186,11 @@ export class WebhookRepository {
       });
       const status = outcome.kind === 'delivered' ? 'succeeded' : outcome.kind === 'retry' ? 'pending' : 'failed';
       const next = outcome.kind === 'retry' ? outcome.nextAttemptAt : null;
-      const lastError = outcome.kind === 'gone' ? `${error}: the receiver is gone; no more attempts` : outcome.kind === 'exhausted' ? `${error}; retries exhausted` : error;
+      const lastError =
+        outcome.kind === 'gone' ? `${error}: the receiver is gone; no more attempts`
+        : outcome.kind === 'exhausted' ? `${error}; retries exhausted`
+        : outcome.kind === 'blocked' ? `${error}; not retried`
+        : error;
       await tx.$executeRaw`
         UPDATE webhook_deliveries SET status = ${status}::"WebhookDeliveryStatus", next_attempt_at = ${next}, locked_until = NULL,
           last_status_code = ${a.statusCode}, last_error = ${lastError},

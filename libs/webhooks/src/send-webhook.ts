@@ -1,7 +1,10 @@
 /**
- * The one outbound HTTP call of consumer webhooks (kept small so an SSRF-guarded client can replace it):
- * a POST with a hard timeout, redirects not followed, and at most `SNIPPET_BYTES` of the answer read.
+ * The one outbound HTTP call of consumer webhooks: a POST through the SSRF guard (libs/net: only addresses
+ * the outbound policy allows, checked after DNS and pinned), with a hard timeout, redirects not followed,
+ * and at most `SNIPPET_BYTES` of the answer read.
  */
+import { guardedFetch, OutboundBlockedError, type OutboundPolicy } from '../../net/src/index.js';
+
 export const RESPONSE_SNIPPET_BYTES = 1024;
 
 export interface SendResult {
@@ -10,20 +13,20 @@ export interface SendResult {
   durationMs: number;
   error: string | null;
   responseSnippet: string | null;
+  /** The URL points (or resolves) at an address the outbound policy refuses: retrying will not help. */
+  blocked?: boolean;
 }
 
-export async function sendWebhook(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<SendResult> {
+export async function sendWebhook(url: string, headers: Record<string, string>, body: string, timeoutMs: number, policy: OutboundPolicy): Promise<SendResult> {
   const started = performance.now();
   const signal = AbortSignal.timeout(timeoutMs);
   const elapsed = () => Math.round(performance.now() - started);
   try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'maskflow-webhooks/1', ...headers },
-      body,
-      redirect: 'manual',
-      signal,
-    });
+    const res = await guardedFetch(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'maskflow-webhooks/1', ...headers }, body, signal },
+      policy,
+    );
     let snippet = '';
     try {
       snippet = await readSnippet(res);
@@ -32,8 +35,11 @@ export async function sendWebhook(url: string, headers: Record<string, string>, 
     }
     return { statusCode: res.status, durationMs: elapsed(), error: res.status >= 300 && res.status < 400 ? `redirect to ${res.headers.get('location') ?? '?'} not followed` : null, responseSnippet: snippet || null };
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    const reason = e.name === 'TimeoutError' || signal.aborted ? `timed out after ${timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
+    if (err instanceof OutboundBlockedError) {
+      return { statusCode: null, durationMs: elapsed(), error: `${err.code}: ${err.message}`, responseSnippet: null, blocked: true };
+    }
+    const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
+    const reason = e.name === 'TimeoutError' || signal.aborted ? `timed out after ${timeoutMs} ms` : (e.code ?? e.cause?.code ?? e.cause?.message ?? e.message);
     return { statusCode: null, durationMs: elapsed(), error: reason, responseSnippet: null };
   }
 }

@@ -24,6 +24,7 @@ import { BatchRepository, type Batch, type ResultRow } from '../../../../libs/db
 import { ObjectStorage } from '../../../../libs/storage/src/index.js';
 import { ApiError } from '../errors/api-error.js';
 import { encodeCursor } from '../jobs/jobs.service.js';
+import { OutboundUrlChecker, type HostCheckCache } from '../outbound/outbound-url-checker.service.js';
 import type { RawRow } from './batch-body.js';
 
 const log = createLogger('api.batches');
@@ -68,6 +69,7 @@ export class BatchesService {
     private readonly completion: BatchCompletion,
     private readonly presenter: BatchPresenter,
     private readonly storage: ObjectStorage,
+    private readonly outbound: OutboundUrlChecker,
   ) {}
 
   /**
@@ -88,6 +90,15 @@ export class BatchesService {
     const parsedDefaults = parseBatchDefaults(merged);
     if (!parsedDefaults.ok) throw ApiError.fromIssues(parsedDefaults.issues);
     const defaults: BatchDefaults = parsedDefaults.value;
+    const hostChecks: HostCheckCache = new Map();
+    const blockedCallback = await this.outbound.issueFor('callback_url', defaults.callbackUrl, hostChecks);
+    if (blockedCallback) throw ApiError.fromIssues([blockedCallback]);
+    const outbound = this.outbound;
+    /** The SSRF check of a valid row's URLs (hosts resolved once per batch). */
+    const urlIssues = async (item: BatchItem): Promise<RejectedRow[]> => {
+      const found = [await outbound.issueFor('image_url', item.imageUrl, hostChecks), item.callbackUrl && item.callbackUrl !== defaults.callbackUrl ? await outbound.issueFor('callback_url', item.callbackUrl, hostChecks) : undefined];
+      return found.filter((i) => i !== undefined).map((i) => ({ line: item.line, field: i.field, code: i.code, message: i.message }));
+    };
 
     const begun = await this.batches.beginIngest({
       tenantId: r.tenantId,
@@ -110,7 +121,11 @@ export class BatchesService {
       while (!next.done) {
         const row = next.value;
         if (++rows > maxRows) throw new ApiError(413, ApiErrorCode.BatchTooLarge, `a batch holds at most ${maxRows} rows; nothing was written`);
-        const res = 'rejected' in row ? { ok: false as const, issues: [row.rejected] } : parseBatchRow(row.raw, row.line, defaults);
+        let res = 'rejected' in row ? { ok: false as const, issues: [row.rejected] } : parseBatchRow(row.raw, row.line, defaults);
+        if (res.ok) {
+          const blocked = await urlIssues(res.item);
+          if (blocked.length > 0) res = { ok: false as const, issues: blocked };
+        }
         if (res.ok) {
           if (!(r.strict && rejectedTotal > 0)) yield res.item;
         } else {

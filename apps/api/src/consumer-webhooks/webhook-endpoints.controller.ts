@@ -2,19 +2,24 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, UseGuards } 
 import { parseCreateWebhookEndpoint } from '../../../../libs/contracts/src/index.js';
 import { ApiKeyGuard, type AuthedRequest } from '../auth/api-key.guard.js';
 import { ApiError } from '../errors/api-error.js';
+import { OutboundUrlChecker } from '../outbound/outbound-url-checker.service.js';
 import { ConsumerWebhooksService } from './consumer-webhooks.service.js';
 
 /** Endpoints that receive the tenant's events, filtered by type. The `whsec_` secret is answered once. */
 @Controller('v1/webhook-endpoints')
 @UseGuards(ApiKeyGuard)
 export class WebhookEndpointsController {
-  constructor(private readonly webhooks: ConsumerWebhooksService) {}
+  constructor(
+    private readonly webhooks: ConsumerWebhooksService,
+    private readonly outbound: OutboundUrlChecker,
+  ) {}
 
   @Post()
   @HttpCode(201)
-  create(@Req() req: AuthedRequest, @Body() body: unknown) {
+  async create(@Req() req: AuthedRequest, @Body() body: unknown) {
     const parsed = parseCreateWebhookEndpoint(body);
     if (!parsed.ok) throw ApiError.fromIssues(parsed.issues);
+    await this.outbound.assertAllowed({ url: parsed.value.url });
     return this.webhooks.createEndpoint(req.tenantId, parsed.value);
   }
 

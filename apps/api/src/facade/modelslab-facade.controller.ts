@@ -14,6 +14,7 @@ import { QueueService } from '../../../../libs/queue/src/index.js';
 import { ApiKeyResolver, type Principal } from '../access/api-key-resolver.service.js';
 import { RateLimiter, rateLimitHeaders } from '../access/rate-limiter.service.js';
 import { JobsService } from '../jobs/jobs.service.js';
+import { OutboundUrlChecker } from '../outbound/outbound-url-checker.service.js';
 import { FacadeError, FacadeExceptionFilter } from './facade-exception.filter.js';
 
 const log = createLogger('api.facade');
@@ -31,6 +32,7 @@ export class ModelslabFacadeController {
     private readonly requests: FacadeRequestRepository,
     private readonly presenter: ModelslabFacadePresenter,
     private readonly queues: QueueService,
+    private readonly outbound: OutboundUrlChecker,
   ) {}
 
   @Post('removebg_mask')
@@ -41,6 +43,10 @@ export class ModelslabFacadeController {
     const parsed = parseFacadeSubmit(fields);
     if (!parsed.ok) throw new FacadeError(400, parsed.message);
     const p = parsed.value;
+    for (const [field, url] of [['image', p.image.kind === 'url' ? p.image.url : undefined], ['webhook', p.webhook]] as const) {
+      const blocked = await this.outbound.issueFor(field, url);
+      if (blocked) throw new FacadeError(400, `The ${field} field is invalid: ${blocked.message.replace(/^\w+: /, '')}.`);
+    }
     let image: CreateJobInput['image'];
     if (p.image.kind === 'url') {
       image = p.image;

@@ -4,6 +4,7 @@ import type { Response } from 'express';
 import { APP_CONFIG, type AppConfig } from '../../../../libs/config/src/index.js';
 import { ApiErrorCode, parseCreateJob, type JobView } from '../../../../libs/contracts/src/index.js';
 import { ApiKeyGuard, type AuthedRequest } from '../auth/api-key.guard.js';
+import { OutboundUrlChecker } from '../outbound/outbound-url-checker.service.js';
 import { ApiError } from '../errors/api-error.js';
 import { JobsService } from './jobs.service.js';
 
@@ -30,6 +31,7 @@ export class JobsController {
   constructor(
     private readonly jobs: JobsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly outbound: OutboundUrlChecker,
   ) {}
 
   /** JSON `{image_url | image_base64, options, ...}` or multipart with a file field named `image`. */
@@ -54,6 +56,7 @@ export class JobsController {
     const input = multipart ? fromMultipartFields((body ?? {}) as Record<string, unknown>) : body;
     const parsed = parseCreateJob(input, { maxImageBytes: this.config.limits.maxImageBytes }, multipart ? (file?.buffer ?? undefined) : undefined);
     if (!parsed.ok) throw ApiError.fromIssues(parsed.issues);
+    await this.outbound.assertAllowed({ image_url: parsed.value.image.kind === 'url' ? parsed.value.image.url : undefined, callback_url: parsed.value.callbackUrl });
     const { view, replayed } = await this.jobs.create(req.tenantId, parsed.value, idempotencyKey);
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     res.setHeader('Location', `/v1/jobs/${view.id}`);

@@ -26,7 +26,7 @@ export class RemoveBgController {
       throw new InvalidRequestError(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
     }
     const req = parsed.data;
-    const bytes = await loadImageSource(req.image, this.config.maxInputBytes, this.config.fetchTimeoutMs);
+    const bytes = await loadImageSource(req.image, this.config.maxInputBytes, this.config.fetchTimeoutMs, this.config.outbound);
     const job = await this.jobs.submit({
       bytes,
       options: cutoutOptionsOf(req),

@@ -2,11 +2,15 @@
  * The request's `image` field to bytes: an http(s) URL (fetched with a timeout and a size cap, streamed so an
  * endless body is cut off) or base64 data with or without a `data:image/...;base64,` prefix.
  */
+import { guardedFetch, OutboundBlockedError, type OutboundPolicy } from '../../../../libs/net/src/index.js';
 import { BadImageError } from './decode-image.js';
 
-export async function loadImageSource(image: string, maxBytes: number, timeoutMs: number): Promise<Buffer> {
+/** Redirects of an image URL followed at most (each hop checked against the outbound policy). */
+const MAX_REDIRECTS = 5;
+
+export async function loadImageSource(image: string, maxBytes: number, timeoutMs: number, policy: OutboundPolicy): Promise<Buffer> {
   const trimmed = image.trim();
-  if (/^https?:\/\//i.test(trimmed)) return fetchImage(trimmed, maxBytes, timeoutMs);
+  if (/^https?:\/\//i.test(trimmed)) return fetchImage(trimmed, maxBytes, timeoutMs, policy);
   return decodeBase64Image(trimmed, maxBytes);
 }
 
@@ -28,10 +32,11 @@ export function decodeBase64Image(value: string, maxBytes: number): Buffer {
   return bytes;
 }
 
-async function fetchImage(url: string, maxBytes: number, timeoutMs: number): Promise<Buffer> {
+async function fetchImage(url: string, maxBytes: number, timeoutMs: number, policy: OutboundPolicy): Promise<Buffer> {
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const res = await fetch(url, { signal, redirect: 'follow' });
+    // Only public addresses (or what ENGINE_OUTBOUND_ALLOW_* names), checked after DNS and on every redirect.
+    const res = await guardedFetch(url, { signal, maxRedirects: MAX_REDIRECTS }, policy);
     if (!res.ok) {
       await res.body?.cancel();
       throw new BadImageError(`image URL answered HTTP ${res.status}`);
@@ -55,6 +60,7 @@ async function fetchImage(url: string, maxBytes: number, timeoutMs: number): Pro
     return Buffer.concat(chunks, total);
   } catch (err) {
     if (err instanceof BadImageError) throw err;
+    if (err instanceof OutboundBlockedError) throw new BadImageError(`image URL is not allowed: ${err.message}`);
     if (signal.aborted) throw new BadImageError(`image URL did not answer within ${timeoutMs} ms`);
     throw new BadImageError(`image URL could not be fetched (${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : 'network error'})`);
   }

@@ -8,6 +8,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type BeforeApplication
 import { APP_CONFIG, createLogger, type AppConfig } from '../../../../libs/config/src/index.js';
 import { FacadeRequestRepository } from '../../../../libs/db/src/index.js';
 import { ModelslabFacadePresenter } from '../../../../libs/pipeline/src/index.js';
+import { OutboundPolicy } from '../../../../libs/net/src/index.js';
 import { sendFacadeWebhook } from './send-facade-webhook.js';
 
 const log = createLogger('worker.facade-webhooks');
@@ -23,7 +24,11 @@ export class FacadeWebhookDispatcher implements OnApplicationBootstrap, BeforeAp
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly requests: FacadeRequestRepository,
     private readonly presenter: ModelslabFacadePresenter,
-  ) {}
+  ) {
+    this.outbound = new OutboundPolicy(config.outbound);
+  }
+
+  private readonly outbound: OutboundPolicy;
 
   onApplicationBootstrap(): void {
     this.schedule();
@@ -60,7 +65,7 @@ export class FacadeWebhookDispatcher implements OnApplicationBootstrap, BeforeAp
     const r = await this.requests.findWithJob(id);
     if (!r?.webhook) return;
     const payload = await this.presenter.webhookPayload(r);
-    const result = await sendFacadeWebhook(r.webhook, payload, this.config.facade.webhookTimeoutMs);
+    const result = await sendFacadeWebhook(r.webhook, payload, this.config.facade.webhookTimeoutMs, this.outbound);
     const ctx = { jobId: r.jobId, trackId: r.job.trackId, facadeId: id.toString(), attempt: r.webhookAttempts, status: result.status };
     if (result.ok) {
       await this.requests.markWebhookSent(id);
@@ -68,7 +73,8 @@ export class FacadeWebhookDispatcher implements OnApplicationBootstrap, BeforeAp
       return;
     }
     const retryInMs = Math.min(5000 * 4 ** (r.webhookAttempts - 1), 3_600_000);
-    await this.requests.markWebhookFailed(id, result.error ?? 'failed', retryInMs, this.config.facade.webhookMaxAttempts);
+    // A URL the outbound policy refuses fails at once (max attempts 0): a retry would be refused the same way.
+    await this.requests.markWebhookFailed(id, result.error ?? 'failed', retryInMs, result.blocked ? 0 : this.config.facade.webhookMaxAttempts);
     log.warn({ ...ctx, error: result.error, retryInMs }, 'facade webhook failed');
   }
 

@@ -3,7 +3,8 @@
  * claims nothing), present the event's data fresh (job events: the job as GET /v1/jobs/:id shows it, with
  * new presigned URLs), sign it Standard Webhooks style with every valid secret, POST it with a short timeout,
  * record the attempt, and schedule the next one: 2xx delivered; 410 stops (and disables an endpoint); any
- * other answer, a timeout or a network error retries on WEBHOOK_RETRY_SCHEDULE (+-jitter) until it runs out.
+ * other answer, a timeout or a network error retries on WEBHOOK_RETRY_SCHEDULE (+-jitter) until it runs out;
+ * a URL the outbound policy refuses (SSRF guard) fails the delivery at once.
  * Runs on its own queue with bounded concurrency, so a slow receiver never holds up the image pipeline.
  */
 import { Inject, Injectable } from '@nestjs/common';
@@ -12,6 +13,7 @@ import { APP_CONFIG, createLogger, redactUrl, type AppConfig } from '../../../..
 import { JobName, type DeliverWebhookPayload, type WebhookBody, type WebhookEventType } from '../../../../libs/contracts/src/index.js';
 import { JobRepository, WebhookRepository, type AttemptOutcome, type ClaimedDelivery } from '../../../../libs/db/src/index.js';
 import { PipelineMetrics } from '../../../../libs/metrics/src/index.js';
+import { OutboundPolicy } from '../../../../libs/net/src/index.js';
 import { QueueService } from '../../../../libs/queue/src/index.js';
 import { generateWebhookSecret, retryDelayMs, sendWebhook, signWebhook, type SendResult } from '../../../../libs/webhooks/src/index.js';
 import { JobPresenter } from '../../../api/src/jobs/job.presenter.js';
@@ -35,7 +37,12 @@ export class DeliverWebhookProcessor implements JobProcessor<JobName.DeliverWebh
     private readonly presenter: JobPresenter,
     private readonly queues: QueueService,
     private readonly metrics: PipelineMetrics,
-  ) {}
+  ) {
+    this.outbound = new OutboundPolicy(config.outbound);
+  }
+
+  /** Where deliveries may go: public addresses, and what OUTBOUND_ALLOW_CIDRS / _HOSTS name. */
+  private readonly outbound: OutboundPolicy;
 
   concurrency(): number {
     return this.config.webhooks.concurrency;
@@ -57,7 +64,7 @@ export class DeliverWebhookProcessor implements JobProcessor<JobName.DeliverWebh
     try {
       const body = JSON.stringify(await this.body(d));
       const headers = signWebhook(await this.secrets(d), d.event.id, timestamp, body);
-      result = await sendWebhook(d.url, headers, body, timeoutMs);
+      result = await sendWebhook(d.url, headers, body, timeoutMs, this.outbound);
     } catch (err) {
       // Our side failed (database, presenting): an attempt that did not reach the receiver, retried the same way.
       log.error({ err, deliveryId, eventId: d.event.id }, 'could not prepare the webhook');
@@ -68,6 +75,7 @@ export class DeliverWebhookProcessor implements JobProcessor<JobName.DeliverWebh
     let delayMs: number | null = null;
     if (code !== null && code >= 200 && code <= 299) outcome = { kind: 'delivered' };
     else if (code === 410) outcome = { kind: 'gone' };
+    else if (result.blocked) outcome = { kind: 'blocked' };
     else {
       delayMs = retryDelayMs(retryScheduleMs, attemptNo - d.attemptBase, jitter);
       outcome = delayMs === null ? { kind: 'exhausted' } : { kind: 'retry', nextAttemptAt: new Date(Date.now() + delayMs) };

@@ -10,10 +10,12 @@ import { APP_CONFIG, createLogger, redactUrl, type AppConfig } from '../../../..
 import { JobErrorCode, JobName, decodeBase64Image, type StoreOutputsPayload } from '../../../../libs/contracts/src/index.js';
 import { JobRepository } from '../../../../libs/db/src/index.js';
 import { PipelineMetrics } from '../../../../libs/metrics/src/index.js';
+import { defaultPort, guardedFetch, OutboundBlockedError, OutboundPolicy } from '../../../../libs/net/src/index.js';
 import { ObjectStorage, ObjectTooLargeError, type StoredObject } from '../../../../libs/storage/src/index.js';
 import type { JobProcessor } from './job-processor.js';
 
 const log = createLogger('worker.store');
+const MAX_REDIRECTS = 5;
 
 class PermanentStoreError extends Error {
   constructor(
@@ -24,6 +26,9 @@ class PermanentStoreError extends Error {
   }
 }
 
+/** An output download over OUTPUT_DOWNLOAD_TIMEOUT_MS: retried; the job fails with output_download_timeout at the last attempt. */
+class DownloadTimedOutError extends Error {}
+
 @Injectable()
 export class StoreOutputsProcessor implements JobProcessor<JobName.StoreOutputs> {
   readonly jobName = JobName.StoreOutputs;
@@ -33,7 +38,17 @@ export class StoreOutputsProcessor implements JobProcessor<JobName.StoreOutputs>
     private readonly jobs: JobRepository,
     private readonly storage: ObjectStorage,
     private readonly metrics: PipelineMetrics,
-  ) {}
+  ) {
+    // Output links come from the provider; its own configured host (e.g. the engine on 127.0.0.1) is trusted,
+    // anything else must be public or named by OUTBOUND_ALLOW_CIDRS / OUTBOUND_ALLOW_HOSTS.
+    const providerHosts = [config.provider.baseUrl, config.provider.fallback?.baseUrl].filter((u): u is string => !!u).map((u) => {
+      const url = new URL(u);
+      return `${url.hostname}:${defaultPort(url)}`;
+    });
+    this.outbound = new OutboundPolicy({ allowCidrs: config.outbound.allowCidrs, allowHosts: [...config.outbound.allowHosts, ...providerHosts] });
+  }
+
+  private readonly outbound: OutboundPolicy;
 
   concurrency(): number {
     return this.config.store.concurrency;
@@ -78,7 +93,8 @@ export class StoreOutputsProcessor implements JobProcessor<JobName.StoreOutputs>
       const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       log.warn({ jobId, trackId, err: (err as Error).message, final }, 'store step failed');
       if (final) {
-        await this.jobs.fail(jobId, ['storing'], JobErrorCode.StorageFailed, `could not store the outputs: ${(err as Error).message}`);
+        const code = err instanceof DownloadTimedOutError ? JobErrorCode.OutputDownloadTimeout : JobErrorCode.StorageFailed;
+        await this.jobs.fail(jobId, ['storing'], code, `could not store the outputs: ${(err as Error).message}`);
         throw new UnrecoverableError((err as Error).message);
       }
       throw err;
@@ -88,10 +104,14 @@ export class StoreOutputsProcessor implements JobProcessor<JobName.StoreOutputs>
   private async copyUrl(key: string, url: string): Promise<StoredObject> {
     const { maxOutputBytes, outputDownloadTimeoutMs } = this.config.limits;
     let res: Response;
+    const signal = AbortSignal.timeout(outputDownloadTimeoutMs);
+    const timedOut = () => new DownloadTimedOutError(`downloading ${redactUrl(url)} took longer than OUTPUT_DOWNLOAD_TIMEOUT_MS (${outputDownloadTimeoutMs} ms)`);
     try {
-      res = await fetch(url, { signal: AbortSignal.timeout(outputDownloadTimeoutMs) });
+      res = await guardedFetch(url, { signal, maxRedirects: MAX_REDIRECTS }, this.outbound);
     } catch (err) {
-      throw new Error(`downloading ${redactUrl(url)} failed: ${(err as Error).name === 'TimeoutError' ? 'timed out' : (err as Error).message}`);
+      if (err instanceof OutboundBlockedError) throw new PermanentStoreError(JobErrorCode.OutputUrlNotAllowed, `the provider's output link is not allowed: ${err.message}`);
+      if (signal.aborted) throw timedOut();
+      throw new Error(`downloading ${redactUrl(url)} failed: ${(err as Error).message}`);
     }
     if (res.status === 404 || res.status === 410 || res.status === 403) {
       throw new PermanentStoreError(JobErrorCode.OutputDownloadFailed, `the provider's output link answered ${res.status} (expired?)`);
@@ -109,6 +129,7 @@ export class StoreOutputsProcessor implements JobProcessor<JobName.StoreOutputs>
       return await this.storage.putStream(key, Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), contentType, maxOutputBytes);
     } catch (err) {
       if (err instanceof ObjectTooLargeError) throw new PermanentStoreError(JobErrorCode.OutputTooLarge, `the output is over the limit of ${maxOutputBytes} bytes`);
+      if (signal.aborted) throw timedOut();
       throw err;
     }
   }
