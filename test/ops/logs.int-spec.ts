@@ -97,6 +97,8 @@ beforeAll(async () => {
     SHUTDOWN_GRACE_MS: '3000',
     WEBHOOK_DISPATCH_INTERVAL_MS: '200',
     FACADE_WEBHOOK_INTERVAL_MS: '200',
+    // The image server and webhook receivers live on loopback (the SSRF guard refuses it by default).
+    OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8,::1/128',
   };
   const running = (child: ChildProcess, what: string) => {
     if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}: ${output.slice(-2000)}`);
