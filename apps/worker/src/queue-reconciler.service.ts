@@ -38,6 +38,8 @@ export class QueueReconciler implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async reconcile(quietMs: number): Promise<number> {
+    // Redis may have restarted empty: the provider queue's global concurrency is part of what it lost.
+    await this.queues.queue(JobName.SubmitToProvider).setGlobalConcurrency(this.config.provider.maxInFlight);
     const stale = await this.jobs.findActive(['queued', 'submitting', 'processing', 'storing'], new Date(Date.now() - quietMs), 1000);
     let requeued = 0;
     for (const job of stale) {

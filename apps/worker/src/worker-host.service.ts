@@ -47,8 +47,8 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
         connection: this.connection,
         prefix: this.config.redis.prefix,
         concurrency: processor.concurrency(),
-        lockDuration: 30_000,
-        stalledInterval: 30_000,
+        lockDuration: this.config.workerLockMs,
+        stalledInterval: this.config.workerLockMs,
         maxStalledCount: 5,
       });
       worker.on('error', (err) => log.error({ err, queue: processor.jobName }, 'worker error'));
