@@ -138,6 +138,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  closing = true;
   await stack?.close();
   await emulator?.close();
   await receiver?.close();
@@ -197,6 +198,19 @@ async function describeUnfinished(ids: string[]): Promise<string> {
 }
 
 const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+/** Worker processes that exited without being killed by the suite (a crash is a finding). */
+const unexpectedExits: string[] = [];
+const killedBySuite = new Set<ChildProcess>();
+function watchWorkers(): void {
+  for (const c of stack.workerChildren) {
+    if ((c as ChildProcess & { watched?: boolean }).watched) continue;
+    (c as ChildProcess & { watched?: boolean }).watched = true;
+    c.once('exit', (code, signal) => {
+      if (!killedBySuite.has(c) && !closing) unexpectedExits.push(`worker ${c.pid} exited (code ${code}, signal ${signal})`);
+    });
+  }
+}
+let closing = false;
 
 async function terminalCount(ids: string[]): Promise<number> {
   const { rows } = await stack.db.query(`SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1::uuid[]) AND state IN ('succeeded', 'failed', 'canceled')`, [ids]);
@@ -213,23 +227,30 @@ it(`survives the faults with ${JOBS} jobs: nothing lost, nothing done twice`, as
     }
   }
   const started = Date.now();
+  const timeline: string[] = [];
+  const mark = (what: string) => timeline.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${what}`);
   const accepted: Accepted[] = [];
+  watchWorkers();
   const submitting = submitAll(accepted);
   const progressAtLeast = async (fraction: number) => {
-    await until(async () => accepted.length >= Math.min(JOBS, 50) && (await terminalCount(accepted.map((a) => a.id))) >= Math.floor(JOBS * fraction), {
+    await until(async () => unexpectedExits.length === 0 && accepted.length >= Math.min(JOBS, 50) && (await terminalCount(accepted.map((a) => a.id))) >= Math.floor(JOBS * fraction), {
       timeoutMs: 180_000,
       intervalMs: 200,
       what: `${Math.round(fraction * 100)}% of the jobs to finish`,
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}; ${unexpectedExits.join('; ') || 'no worker crashed'}`);
     });
   };
   const killWorker = async (k: number) => {
     const victims = stack.workerChildren.filter(alive);
     const victim = victims[k % victims.length]!;
     const exited = new Promise((r) => victim.once('exit', r));
+    killedBySuite.add(victim);
     victim.kill('SIGKILL');
     await exited;
     faults.workerSigkill++;
     stack.spawnWorker();
+    watchWorkers();
   };
   const dropPostgres = async () => {
     faults.postgresConnectionsDropped += await dropDatabaseConnections(TEST_DATABASE_URL);
@@ -239,11 +260,14 @@ it(`survives the faults with ${JOBS} jobs: nothing lost, nothing done twice`, as
   };
 
   await progressAtLeast(0.05);
+  mark('5%');
   await killWorker(0);
   await dropPostgres();
   await progressAtLeast(0.15);
+  mark('15%');
   burst(1500);
   await progressAtLeast(0.25);
+  mark('25%');
   // S3 down for 3 seconds while outputs are being stored.
   await s3.stopGateway();
   faults.s3Outage++;
@@ -251,24 +275,32 @@ it(`survives the faults with ${JOBS} jobs: nothing lost, nothing done twice`, as
   await until(() => Date.now() - downAt >= 3000, { timeoutMs: 5000, what: 'the S3 outage to last 3 s' });
   await s3.startGateway();
   await progressAtLeast(0.35);
+  mark('35%');
   await killWorker(1);
   await progressAtLeast(0.45);
   // Redis restarts empty: every queue is gone; the reconcilers rebuild them from Postgres.
+  mark('45%');
   await redis.restart();
   faults.redisRestart++;
   await dropPostgres();
   await progressAtLeast(0.6);
+  mark('60%');
   burst(1500);
   await killWorker(2);
   await progressAtLeast(0.75);
+  mark('75%');
   await dropPostgres();
   await submitting;
+  mark('all accepted');
   expect(accepted).toHaveLength(JOBS);
   const ids = accepted.map((a) => a.id);
   await until(async () => (await terminalCount(ids)) === JOBS, { timeoutMs: 180_000, intervalMs: 500, what: 'every job to reach a terminal state' }).catch(async (err: Error) => {
     throw new Error(`${err.message}\n${await describeUnfinished(ids)}`);
   });
   const elapsedS = (Date.now() - started) / 1000;
+  mark('all terminal');
+
+  expect(unexpectedExits).toEqual([]);
 
   // 1. Every accepted job is in exactly one terminal state: succeeded (none failed, none stuck, none lost).
   const { rows: jobs } = await stack.db.query(
@@ -345,5 +377,6 @@ it(`survives the faults with ${JOBS} jobs: nothing lost, nothing done twice`, as
     `chaos: retries: ${retries} extra provider attempts, ${[...abandonedByJob.values()].reduce((a, b) => a + b, 0)} attempts abandoned by killed workers`,
     `chaos: duplicates absorbed: ${absorbed.map((r: any) => `${r.n} ${r.outcome} provider results`).join(', ') || 'none'}; ${consumerDuplicates} consumer webhook re-deliveries (same webhook-id)`,
     `chaos: S3 objects verified by sha256: ${checked}`,
+    `chaos: timeline: ${timeline.join(', ')}`,
   ];
 }, 420_000);
