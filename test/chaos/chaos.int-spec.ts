@@ -294,7 +294,7 @@ it(`survives the faults with ${JOBS} jobs: nothing lost, nothing done twice`, as
   mark('all accepted');
   expect(accepted).toHaveLength(JOBS);
   const ids = accepted.map((a) => a.id);
-  await until(async () => (await terminalCount(ids)) === JOBS, { timeoutMs: 180_000, intervalMs: 500, what: 'every job to reach a terminal state' }).catch(async (err: Error) => {
+  await until(async () => (await terminalCount(ids)) === JOBS, { timeoutMs: 300_000, intervalMs: 500, what: 'every job to reach a terminal state' }).catch(async (err: Error) => {
     throw new Error(`${err.message}\n${await describeUnfinished(ids)}`);
   });
   const elapsedS = (Date.now() - started) / 1000;
@@ -379,4 +379,4 @@ it(`survives the faults with ${JOBS} jobs: nothing lost, nothing done twice`, as
     `chaos: S3 objects verified by sha256: ${checked}`,
     `chaos: timeline: ${timeline.join(', ')}`,
   ];
-}, 420_000);
+}, 240_000 + JOBS * 600);

@@ -22,9 +22,9 @@ async function ensureBucketPatiently(storage: ObjectStorage, forMs = 60_000): Pr
 }
 
 /** The worker: a Nest application context (no HTTP server) running the BullMQ processors. */
-export async function createWorkerApp(config: AppConfig): Promise<INestApplicationContext> {
+export async function createWorkerApp(config: AppConfig, opts: { shutdownHooks?: boolean } = {}): Promise<INestApplicationContext> {
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), { logger: ['error', 'warn'] });
-  app.enableShutdownHooks();
+  if (opts.shutdownHooks !== false) app.enableShutdownHooks();
   await ensureBucketPatiently(app.get(ObjectStorage));
   await app.init();
   return app;
