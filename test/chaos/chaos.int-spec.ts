@@ -313,8 +313,9 @@ it(`survives the faults with ${JOBS} jobs: nothing lost, nothing done twice`, as
   expect(notSucceeded.map((j: any) => `${j.id} ${j.state} ${j.error_code}`)).toEqual([]);
 
   // 2. Submissions: every submit the emulator saw belongs to an attempt we recorded, each attempt was sent
-  //    at most once, and no job spent more submits than PROVIDER_MAX_ATTEMPTS (+ attempts abandoned by a
-  //    killed worker); the plan's concurrency was never exceeded by the emulator's own measurement.
+  //    at most once, and no job spent more submits than PROVIDER_MAX_ATTEMPTS (+ attempts abandoned because
+  //    their worker died mid-submit, which BullMQ restarts without counting); the plan's concurrency was never
+  //    exceeded by the emulator's own measurement.
   const { rows: attempts } = await stack.db.query(
     `SELECT a.id::text AS id, a.job_id, a.state, a.error_code FROM job_attempts a WHERE a.job_id = ANY($1::uuid[])`,
     [ids],
@@ -374,7 +375,7 @@ it(`survives the faults with ${JOBS} jobs: nothing lost, nothing done twice`, as
     `chaos: ${JOBS} jobs accepted, ${JOBS - notSucceeded.length} succeeded, ${notSucceeded.length} not, in ${elapsedS.toFixed(1)} s (seed ${SEED}, ${WORKER_PROCESSES} worker processes)`,
     `chaos: faults injected: ${Object.entries(faults).map(([k, v]) => `${k}=${v}`).join(' ')}`,
     `chaos: provider: ${stats.submissions} submits (${stats.rateLimited} answered 429, ${stats.hung} hung, ${stats.errors} errors), ${stats.fetches} polls, max in flight ${stats.maxInFlight}/${MAX_IN_FLIGHT}`,
-    `chaos: retries: ${retries} extra provider attempts, ${[...abandonedByJob.values()].reduce((a, b) => a + b, 0)} attempts abandoned by killed workers`,
+    `chaos: retries: ${retries} extra provider attempts, ${[...abandonedByJob.values()].reduce((a, b) => a + b, 0)} attempts abandoned (their worker was killed or lost its database connection mid-submit)`,
     `chaos: duplicates absorbed: ${absorbed.map((r: any) => `${r.n} ${r.outcome} provider results`).join(', ') || 'none'}; ${consumerDuplicates} consumer webhook re-deliveries (same webhook-id)`,
     `chaos: S3 objects verified by sha256: ${checked}`,
     `chaos: timeline: ${timeline.join(', ')}`,

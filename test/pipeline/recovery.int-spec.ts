@@ -145,3 +145,13 @@ it('the reconciler rebuilds lost queued, waiting-at-the-provider and storing wor
   const { rows } = await stack.db.query('SELECT count(*)::int AS n FROM job_outputs WHERE job_id = ANY($1::uuid[])', [ids]);
   expect(rows[0].n).toBe(30);
 });
+
+it('a job waiting at the provider past its deadline is polled once more before it is given up (and not resubmitted when its result is there)', async () => {
+  // No webhook, and an eta far beyond the result deadline: the worker's next poll would come after the deadline.
+  emulator = await startModelslabEmulator({ apiKey: 'k', defaults: { answer: 'processing', latencyMs: 100, webhook: 'never', etaSeconds: 30 } });
+  stack = await startStack({ providerUrl: emulator.url, providerKey: 'k', env: { PROVIDER_RESULT_TIMEOUT_MS: '2000' } });
+  const id = (await stack.request('POST', '/v1/jobs', { image_url: images.imageUrl('img-1.png') })).body.id;
+  expect((await stack.waitForState(id, ['succeeded', 'failed'], 30_000)).state).toBe('succeeded');
+  expect(emulator.stats().submissions).toBe(1);
+  expect(emulator.stats().fetches).toBe(1);
+});

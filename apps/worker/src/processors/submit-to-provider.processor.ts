@@ -203,13 +203,20 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
     const deadline = initial.createdAt.getTime() + this.config.provider.resultTimeoutMs;
     let interval = 1000;
     let nextPoll: number | undefined;
+    let askedAtDeadline = false;
     for (;;) {
       const attempt = await this.jobs.findAttempt(initial.id);
       if (!attempt || RESOLVED.has(attempt.state)) return;
       if (this.shuttingDown) throw new HandBack();
       const now = Date.now();
       if (now >= deadline) {
-        throw new RetryableProviderError(`no result from the provider within ${this.config.provider.resultTimeoutMs} ms`, 'provider_result_timeout');
+        // Past the deadline (a late eta, a wait resumed after an outage): ask the provider once before
+        // giving the attempt up, rather than resubmit work that may be done.
+        if (askedAtDeadline || !attempt.providerRequestId) {
+          throw new RetryableProviderError(`no result from the provider within ${this.config.provider.resultTimeoutMs} ms`, 'provider_result_timeout');
+        }
+        askedAtDeadline = true;
+        nextPoll = now;
       }
       nextPoll ??= Math.max(now, attempt.etaAt?.getTime() ?? now + interval);
       if (now >= nextPoll && attempt.providerRequestId) {
