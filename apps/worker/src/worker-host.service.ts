@@ -4,7 +4,7 @@
  * and on shutdown stops taking jobs, hands waiting jobs back, and lets running steps finish.
  */
 import { Inject, Injectable, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
-import { Worker } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, createLogger, type AppConfig } from '../../../libs/config/src/index.js';
 import { ALL_JOB_NAMES, JobName } from '../../../libs/contracts/src/index.js';
@@ -29,6 +29,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
   private connection: Redis | undefined;
   /** Jobs inside a processor right now (ours, not BullMQ's view, which does not wait for every kind). */
   private active = 0;
+  private stopping = false;
   private idle: (() => void) | undefined;
 
   constructor(
@@ -43,7 +44,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     await this.queues.queue(JobName.SubmitToProvider).setGlobalConcurrency(this.config.provider.maxInFlight);
     this.connection = createRedis(this.config.redis.url, 'worker', 'workers');
     for (const processor of this.processors) {
-      const worker = new Worker(processor.jobName, (job, token) => this.track(() => processor.process(job as never, token)), {
+      const worker = new Worker(processor.jobName, (job, token) => (this.stopping ? this.handBack(job, token) : this.track(() => processor.process(job as never, token))), {
         connection: this.connection,
         prefix: this.config.redis.prefix,
         concurrency: processor.concurrency(),
@@ -61,6 +62,15 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     log.info({ queues: this.processors.map((p) => `${p.jobName}x${p.concurrency()}`), providerSlots: this.config.provider.maxInFlight }, 'worker started');
   }
 
+  /**
+   * A job BullMQ hands out while we stop (a fetch already under way when the worker paused): given back at
+   * once, untouched, instead of started and cut off by the shutdown.
+   */
+  private async handBack(job: Job, token: string | undefined): Promise<never> {
+    await job.moveToDelayed(Date.now() + 100, token);
+    throw new DelayedError();
+  }
+
   private async track<T>(run: () => Promise<T>): Promise<T> {
     this.active++;
     try {
@@ -76,6 +86,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
    * by BullMQ's stalled-job check to another worker.
    */
   async beforeApplicationShutdown(signal?: string): Promise<void> {
+    this.stopping = true;
     log.info({ signal, active: this.active }, 'worker stopping: no new jobs; handing back jobs waiting at the provider');
     await Promise.all(this.workers.map((w) => w.pause(true)));
     for (const p of this.processors) p.beginShutdown?.();
