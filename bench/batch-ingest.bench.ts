@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     await client.query('COMMIT');
     const copyS = (performance.now() - c0) / 1000;
     client.release();
-    await db.query('TRUNCATE jobs');
+    await db.query('TRUNCATE jobs CASCADE');
     await db.query('VACUUM ANALYZE jobs');
 
     // The api, streamed over HTTP.

@@ -115,6 +115,19 @@ async function main(): Promise<void> {
     const totals = emulator.stats();
     const stats = { ...totals, submissions: totals.submissions - bareStats.submissions, rateLimited: totals.rateLimited - bareStats.rateLimited };
 
+    // Where a cycle's time goes: each submit after the first N took the slot the (k-N)-th result freed.
+    const { rows: att } = await stack.db.query(
+      `SELECT extract(epoch FROM a.created_at) * 1000 AS started, extract(epoch FROM a.resolved_at) * 1000 AS resolved,
+              extract(epoch FROM j.completed_at) * 1000 AS stored
+       FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE a.job_id = ANY($1::uuid[])`,
+      [ids],
+    );
+    const starts = att.map((a) => Number(a.started)).sort((a, b) => a - b);
+    const frees = att.map((a) => Number(a.resolved)).sort((a, b) => a - b);
+    const handoff = starts.slice(SLOTS).map((s, k) => s - frees[k]!).sort((a, b) => a - b);
+    const atProvider = att.map((a) => Number(a.resolved) - Number(a.started)).sort((a, b) => a - b);
+    const store = att.map((a) => Number(a.stored) - Number(a.resolved)).sort((a, b) => a - b);
+
     // Phase 2: added latency on an idle system.
     const added: number[] = [];
     for (let i = 0; i < PROBE; i++) {
@@ -129,6 +142,7 @@ async function main(): Promise<void> {
     console.log(`  bare client (same emulator, same run): ${bare.toFixed(2)} jobs/s`);
     console.log(`  maskflow achieved ${achieved.toFixed(2)} jobs/s; ratio to the bare client ${(achieved / bare).toFixed(3)} (target >= 0.95); to the ceiling N/L = ${ceiling.toFixed(2)}: ${(achieved / ceiling).toFixed(3)}`);
     console.log(`  provider: ${stats.submissions} submissions, ${stats.rateLimited} answered 429 (target 0), max in flight ${stats.maxInFlight}/${SLOTS}`);
+    console.log(`  per cycle (ms, p50/p99): slot freed -> next submit ${pct(handoff, 50).toFixed(0)}/${pct(handoff, 99).toFixed(0)}; submit -> result recorded ${pct(atProvider, 50).toFixed(0)}/${pct(atProvider, 99).toFixed(0)} (L=${LATENCY_MS}); result -> stored ${pct(store, 50).toFixed(0)}/${pct(store, 99).toFixed(0)}`);
     console.log(`  added latency per job (idle, ${PROBE} jobs): p50 ${pct(added, 50)} ms, p99 ${pct(added, 99)} ms, max ${added.at(-1)} ms`);
   } finally {
     await stack.close();

@@ -228,9 +228,9 @@ describe('the maskflow CLI', () => {
     expect([revoked.code, revoked.stdout]).toEqual([0, expect.stringContaining(`revoked key ${key.id}`)]);
     await until(async () => (await call(stack.url, 'GET', '/v1/jobs', key.key)).status === 401, { timeoutMs: 5000, what: 'the revoked key to be refused' });
     const usage = await run(['keys', 'create', '--name', 'x']);
-    expect(usage.code).toBe(64);
+    expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('usage: maskflow keys create');
-    expect((await run(['nope'])).code).toBe(64);
+    expect((await run(['nope'])).code).toBe(2);
   });
 });
 

@@ -12,22 +12,26 @@ import { startModelslabEmulator, type ModelslabEmulator } from '../emulator/mode
 import { startImageServer, type ImageServer } from '../support/image-server.js';
 import { TEST_API_KEY, startStack, type Stack } from '../support/stack.js';
 import { until } from '../support/until.js';
+import { Webhook } from 'standardwebhooks';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 let emulator: ModelslabEmulator;
 let images: ImageServer;
 let stack: Stack;
 let worker: INestApplicationContext;
 let extraWorker: INestApplicationContext;
+let receiver: WebhookReceiver;
 
 beforeAll(async () => {
   emulator = await startModelslabEmulator({ apiKey: 'emu-key', maxInFlight: 20 });
   images = await startImageServer();
+  receiver = await startWebhookReceiver();
   stack = await startStack({
     providerUrl: emulator.url,
     providerKey: 'emu-key',
     maxInFlight: 8,
     workers: 0,
-    env: { BATCH_WINDOW: '20', BATCH_FEED_INTERVAL_MS: '50', BATCH_MAX_ROWS: '500', STORE_CONCURRENCY: '8' },
+    env: { BATCH_WINDOW: '20', BATCH_FEED_INTERVAL_MS: '50', BATCH_MAX_ROWS: '500', STORE_CONCURRENCY: '8', WEBHOOK_DISPATCH_INTERVAL_MS: '100', WEBHOOK_RETRY_SCHEDULE: '300ms,600ms' },
   });
   // Two workers, so two feeders race on every batch; both are held here to watch the completion hook.
   worker = await stack.startWorker();
@@ -38,6 +42,7 @@ afterAll(async () => {
   await stack?.close();
   await emulator?.close();
   await images?.close();
+  await receiver?.close();
 });
 
 beforeEach(() => {
@@ -250,7 +255,9 @@ describe('POST /v1/batches', () => {
 });
 
 describe('running batches', () => {
-  it('results stream while the batch runs, and cancel stops what is not finished', async () => {
+  it('results stream while the batch runs, and cancel stops what is not finished (one job.canceled event per canceled item)', async () => {
+    const hookPath = `/cancel-${randomUUID()}`;
+    await stack.request('POST', '/v1/webhook-endpoints', { url: `${receiver.url}${hookPath}`, events: ['job.canceled'] });
     // Slow provider: the batch is still running while we read.
     emulator.setDefaults({ latencyMs: 400 });
     const rows = Array.from({ length: 120 }, (_, i) => ({ image_url: images.imageUrl(`img-${i % 8}.png`), external_id: `run-${i}` }));
@@ -283,6 +290,13 @@ describe('running batches', () => {
     expect(c.succeeded + c.canceled + c.failed).toBe(120);
     const again = await stack.request('POST', `/v1/batches/${id}/cancel`);
     expect([again.status, again.body.error.code]).toEqual([409, 'invalid_state']);
+    // Every item canceled by the batch cancel has its job.canceled event, delivered to the endpoint.
+    const { rows: ev } = await stack.db.query(
+      `SELECT count(*)::int AS n, count(DISTINCT e.job_id)::int AS jobs FROM webhook_events e JOIN jobs j ON j.id = e.job_id
+       WHERE j.batch_id = $1 AND e.type = 'job.canceled'`, [id]);
+    expect(ev[0]).toEqual({ n: c.canceled, jobs: c.canceled });
+    await until(() => receiver.on(hookPath).length >= c.canceled, { what: 'the job.canceled deliveries' });
+    expect(new Set(receiver.on(hookPath).map((h) => h.json.data.id)).size).toBe(c.canceled);
     // Items that were at the provider stay canceled when their results come in.
     const succeededAtCancel = c.succeeded;
     // Only an item a worker was already submitting (at most one per provider slot) can still reach the provider.
@@ -335,35 +349,33 @@ describe('running batches', () => {
     expect(page1.body.data[0].counts.total).toBeGreaterThan(0);
   });
 
-  it('completion is decided once, however many feeders and callers race for it', async () => {
-    const hooks: string[] = [];
+  it('completion is decided once, with one signed batch.completed webhook, however many feeders and callers race for it', async () => {
     const completions = [worker.get(BatchCompletion), extraWorker.get(BatchCompletion)];
-    const originals = completions.map((c) => c.onCompleted.bind(c));
-    completions.forEach((c, i) => {
-      c.onCompleted = async (b) => {
-        hooks.push(`${b.id}.run${b.runNo}`);
-        await originals[i]!(b);
-      };
-    });
-    try {
-      // A batch whose 300 items are all terminal but which nobody has marked complete yet.
-      const id = randomUUID();
-      await stack.db.query(
-        `WITH b AS (INSERT INTO batches (id, tenant_id, total_items, format) VALUES ($1, 'default', 300, 'json') RETURNING id)
-         INSERT INTO jobs (id, tenant_id, track_id, state, image_url, batch_id, batch_seq, completed_at)
-         SELECT gen_random_uuid(), 'default', 't' || g, (CASE WHEN g % 3 = 0 THEN 'failed' ELSE 'succeeded' END)::"JobState", 'https://example.com/a.png', $1, g, now()
-         FROM generate_series(1, 300) g`,
-        [id],
-      );
-      // Both feeders (every 50 ms) and 20 direct calls race; exactly one completion happens.
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => completions[i % 2]!.checkCompleted(id)));
-      await until(() => hooks.some((h) => h.startsWith(id)), { what: 'the completion hook' });
-      const b = await batch(id);
-      expect(b).toMatchObject({ state: 'completed', counts: { total: 300, succeeded: 200, failed: 100 }, percent_done: 100 });
-      expect(results.filter(Boolean).length).toBeLessThanOrEqual(1);
-      expect(hooks.filter((h) => h.startsWith(id))).toEqual([`${id}.run0`]);
-    } finally {
-      completions.forEach((c, i) => (c.onCompleted = originals[i]!));
-    }
+    const hookPath = `/batch-${randomUUID()}`;
+    // A batch whose 300 items are all terminal but which nobody has marked complete yet.
+    const id = randomUUID();
+    await stack.db.query(
+      `WITH b AS (INSERT INTO batches (id, tenant_id, total_items, format, callback_url) VALUES ($1, 'default', 300, 'json', $2) RETURNING id)
+       INSERT INTO jobs (id, tenant_id, track_id, state, image_url, batch_id, batch_seq, completed_at)
+       SELECT gen_random_uuid(), 'default', 't' || g, (CASE WHEN g % 3 = 0 THEN 'failed' ELSE 'succeeded' END)::"JobState", 'https://example.com/a.png', $1, g, now()
+       FROM generate_series(1, 300) g`,
+      [id, `${receiver.url}${hookPath}`],
+    );
+    // Both feeders (every 50 ms) and 20 direct calls race; exactly one completion happens.
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => completions[i % 2]!.checkCompleted(id)));
+    const b = await until(async () => {
+      const v = await batch(id);
+      return v.completed_at ? v : undefined;
+    }, { what: 'the batch to complete' });
+    expect(b).toMatchObject({ state: 'completed', counts: { total: 300, succeeded: 200, failed: 100 }, percent_done: 100 });
+    expect(results.filter(Boolean).length).toBeLessThanOrEqual(1);
+    const { rows: events } = await stack.db.query(`SELECT id, dedupe_key FROM webhook_events WHERE type = 'batch.completed' AND data->>'id' = $1`, [id]);
+    expect(events.map((e) => e.dedupe_key)).toEqual([`batch.completed:${id}:0`]);
+    // Delivered to the batch's callback_url, signed with the tenant's secret (checked by standardwebhooks).
+    const [hook] = await until(() => (receiver.on(hookPath).length > 0 ? receiver.on(hookPath) : undefined), { what: 'the batch.completed webhook' });
+    const { body: secret } = await stack.request('GET', '/v1/webhook-secret');
+    new Webhook(secret.secret).verify(hook!.body, hook!.headers);
+    expect(hook!.headers['webhook-id']).toBe(events[0].id);
+    expect(hook!.json).toMatchObject({ type: 'batch.completed', data: { id, state: 'completed', counts: { total: 300, succeeded: 200, failed: 100 }, percent_done: 100 } });
   });
 });

@@ -45,35 +45,38 @@ describe('a 10,000-row NDJSON batch end to end', () => {
     expect(res.status).toBe(202);
     expect(res.body.counts.total).toBe(N);
     const id = res.body.id as string;
-    let maxQueued = 0;
-    const done = await until(
-      async () => {
-        const b = (await stack.request('GET', `/v1/batches/${id}`)).body;
-        const q = await queue.getJobCounts('wait', 'prioritized', 'active', 'delayed');
-        maxQueued = Math.max(maxQueued, q.wait + q.prioritized + q.active + q.delayed);
-        return b.completed_at ? b : undefined;
-      },
-      { timeoutMs: 15 * 60_000, intervalMs: 500, what: 'the 10,000-item batch to complete' },
-    );
-    expect(done.state).toBe('completed');
-    expect(done.counts).toMatchObject({ total: N, succeeded: N, failed: 0, canceled: 0, queued: 0 });
-    // Redis never held more than the window, give or take the submit jobs whose item already finished in
-    // Postgres while BullMQ had not yet moved them to completed (at most one per provider slot, 48 here).
-    // Without the window it would hold all 10,000 at once.
-    expect(maxQueued).toBeLessThanOrEqual(200 + 48);
-    // The results stream lists every item once, in line order, each with a presigned output.
-    const r = await fetch(`${stack.url}/v1/batches/${id}/results`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } });
-    const lines = (await r.text()).trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines).toHaveLength(N);
-    expect(lines.every((l, i) => l.line === i + 1 && l.external_id === rows[i]!.external_id && l.state === 'succeeded' && l.outputs.length === 1)).toBe(true);
-    for (const l of lines.filter((_, i) => i % 500 === 0)) {
-      const head = await stack.s3.send(new HeadObjectCommand({ Bucket: stack.config.s3.bucket, Key: `outputs/${l.job_id}/0.png` }));
-      expect(head.ContentLength).toBe(l.outputs[0].bytes);
-      const viaUrl = await fetch(l.outputs[0].url);
-      expect(viaUrl.status).toBe(200);
-      await viaUrl.arrayBuffer();
+    try {
+      let maxQueued = 0;
+      const done = await until(
+        async () => {
+          const b = (await stack.request('GET', `/v1/batches/${id}`)).body;
+          const q = await queue.getJobCounts('wait', 'prioritized', 'active', 'delayed');
+          maxQueued = Math.max(maxQueued, q.wait + q.prioritized + q.active + q.delayed);
+          return b.completed_at ? b : undefined;
+        },
+        { timeoutMs: 15 * 60_000, intervalMs: 500, what: 'the 10,000-item batch to complete' },
+      );
+      expect(done.state).toBe('completed');
+      expect(done.counts).toMatchObject({ total: N, succeeded: N, failed: 0, canceled: 0, queued: 0 });
+      // Redis never held more than the window, give or take the submit jobs whose item already finished in
+      // Postgres while BullMQ had not yet moved them to completed (at most one per provider slot, 48 here).
+      // Without the window it would hold all 10,000 at once.
+      expect(maxQueued).toBeLessThanOrEqual(200 + 48);
+      // The results stream lists every item once, in line order, each with a presigned output.
+      const r = await fetch(`${stack.url}/v1/batches/${id}/results`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } });
+      const lines = (await r.text()).trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines).toHaveLength(N);
+      expect(lines.every((l, i) => l.line === i + 1 && l.external_id === rows[i]!.external_id && l.state === 'succeeded' && l.outputs.length === 1)).toBe(true);
+      for (const l of lines.filter((_, i) => i % 500 === 0)) {
+        const head = await stack.s3.send(new HeadObjectCommand({ Bucket: stack.config.s3.bucket, Key: `outputs/${l.job_id}/0.png` }));
+        expect(head.ContentLength).toBe(l.outputs[0].bytes);
+        const viaUrl = await fetch(l.outputs[0].url);
+        expect(viaUrl.status).toBe(200);
+        await viaUrl.arrayBuffer();
+      }
+    } finally {
+      await queue.close();
     }
-    await queue.close();
   }, 20 * 60_000);
 });
 
@@ -127,33 +130,33 @@ describe('fairness', () => {
     const redisUrl = new URL(stack.config.redis.url);
     const q = new Queue(JobName.SubmitToProvider, { connection: { host: redisUrl.hostname, port: Number(redisUrl.port || 6379) }, prefix: stack.config.redis.prefix });
     try {
-      for (let round = 0; round < 3; round++) {
-        const single = await stack.request('POST', '/v1/jobs', { image_url: images.imageUrl('img-0.png'), track_id: `single-${round}` });
-        expect(single.status).toBe(202);
-        const created = new Date((await stack.db.query('SELECT created_at FROM jobs WHERE id = $1', [single.body.id])).rows[0].created_at);
-        const started = await firstAttemptAt(single.body.id);
-        const queuedAhead = (await stack.db.query("SELECT count(*)::int AS n FROM jobs WHERE batch_id = $1 AND state = 'queued'", [bigId])).rows[0].n;
-        // Thousands of batch items were waiting; at most the slots that freed while the single job was being
-        // enqueued went to batch items before it.
-        expect(queuedAhead).toBeGreaterThan(2000);
-        expect(await startsBetween(bigId, created, started)).toBeLessThanOrEqual(SLOTS);
-        await stack.waitForState(single.body.id, ['succeeded']);
-        // Redis holds the window, not the batch.
-        const c = await q.getJobCounts('wait', 'prioritized', 'active', 'delayed');
-        expect(c.wait + c.prioritized + c.active + c.delayed).toBeLessThanOrEqual(WINDOW + 1);
-      }
+        for (let round = 0; round < 3; round++) {
+          const single = await stack.request('POST', '/v1/jobs', { image_url: images.imageUrl('img-0.png'), track_id: `single-${round}` });
+          expect(single.status).toBe(202);
+          const created = new Date((await stack.db.query('SELECT created_at FROM jobs WHERE id = $1', [single.body.id])).rows[0].created_at);
+          const started = await firstAttemptAt(single.body.id);
+          const queuedAhead = (await stack.db.query("SELECT count(*)::int AS n FROM jobs WHERE batch_id = $1 AND state = 'queued'", [bigId])).rows[0].n;
+          // Thousands of batch items were waiting; at most the slots that freed while the single job was being
+          // enqueued went to batch items before it.
+          expect(queuedAhead).toBeGreaterThan(2000);
+          expect(await startsBetween(bigId, created, started)).toBeLessThanOrEqual(SLOTS);
+          await stack.waitForState(single.body.id, ['succeeded']);
+          // Redis holds the window, not the batch.
+          const c = await q.getJobCounts('wait', 'prioritized', 'active', 'delayed');
+          expect(c.wait + c.prioritized + c.active + c.delayed).toBeLessThanOrEqual(WINDOW + 1);
+        }
 
-      // A second, small batch posted behind the big one: it gets its own window at the next feed, so its
-      // first item starts after at most one window of the big batch's items.
-      const small = await stack.request('POST', '/v1/batches', { items: Array.from({ length: 5 }, (_, i) => ({ image_url: images.imageUrl(`img-${i % 4}.png`) })) });
-      const smallCreated = new Date(small.body.created_at);
-      const { rows } = await stack.db.query('SELECT id FROM jobs WHERE batch_id = $1 ORDER BY batch_seq LIMIT 1', [small.body.id]);
-      const smallStarted = await firstAttemptAt(rows[0].id);
-      expect(await startsBetween(bigId, smallCreated, smallStarted)).toBeLessThanOrEqual(WINDOW + SLOTS);
-      await until(async () => (await stack.request('GET', `/v1/batches/${small.body.id}`)).body.completed_at, { what: 'the small batch to complete', timeoutMs: 60_000 });
-      const bigNow = (await stack.request('GET', `/v1/batches/${bigId}`)).body;
-      expect(bigNow.completed_at).toBeNull();
-      expect(bigNow.counts.queued).toBeGreaterThan(2000);
+        // A second, small batch posted behind the big one: it gets its own window at the next feed, so its
+        // first item starts after at most one window of the big batch's items.
+        const small = await stack.request('POST', '/v1/batches', { items: Array.from({ length: 5 }, (_, i) => ({ image_url: images.imageUrl(`img-${i % 4}.png`) })) });
+        const smallCreated = new Date(small.body.created_at);
+        const { rows } = await stack.db.query('SELECT id FROM jobs WHERE batch_id = $1 ORDER BY batch_seq LIMIT 1', [small.body.id]);
+        const smallStarted = await firstAttemptAt(rows[0].id);
+        expect(await startsBetween(bigId, smallCreated, smallStarted)).toBeLessThanOrEqual(WINDOW + SLOTS);
+        await until(async () => (await stack.request('GET', `/v1/batches/${small.body.id}`)).body.completed_at, { what: 'the small batch to complete', timeoutMs: 60_000 });
+        const bigNow = (await stack.request('GET', `/v1/batches/${bigId}`)).body;
+        expect(bigNow.completed_at).toBeNull();
+        expect(bigNow.counts.queued).toBeGreaterThan(2000);
     } finally {
       await q.close();
       await stack.request('POST', `/v1/batches/${bigId}/cancel`);

@@ -89,6 +89,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     PROVIDER_TIMEOUT_MS: '5000',
     API_KEYS: TEST_API_KEY,
     SHUTDOWN_GRACE_MS: '5000',
+    // Several workers share a test process: no metrics listener unless a test asks for one.
+    METRICS_PORT: '0',
     ...(opts.webhooks === false ? {} : { PUBLIC_BASE_URL: `http://127.0.0.1:${port}` }),
     ...opts.env,
   };

@@ -50,6 +50,9 @@ const schema = z.object({
     });
   }
 });
+/** Every variable the engine reads. */
+export const ENGINE_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 
 export type EngineEnv = z.infer<typeof schema>;
 

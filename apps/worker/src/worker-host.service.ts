@@ -6,7 +6,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { APP_CONFIG, createLogger, type AppConfig } from '../../../libs/config/src/index.js';
+import { APP_CONFIG, createLogger, withLogContext, type AppConfig } from '../../../libs/config/src/index.js';
 import { ALL_JOB_NAMES, JobName } from '../../../libs/contracts/src/index.js';
 import { QueueService, createRedis } from '../../../libs/queue/src/index.js';
 import { JOB_PROCESSORS, type JobProcessor } from './processors/job-processor.js';
@@ -21,6 +21,13 @@ export function checkProcessors(processors: readonly JobProcessor[]): void {
   for (const p of processors) {
     if (!ALL_JOB_NAMES.includes(p.jobName)) throw new Error(`processor for unknown job name "${String(p.jobName)}"`);
   }
+}
+
+/** What every log line of a step carries: the maskflow job and its track id, or the webhook delivery. */
+function logBindingsOf(queue: string, data: unknown): Record<string, string | undefined> {
+  const d = (data ?? {}) as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
+  return { queue, jobId: str(d.jobId), trackId: str(d.trackId), deliveryId: str(d.deliveryId) };
 }
 
 @Injectable()
@@ -44,7 +51,8 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     await this.queues.queue(JobName.SubmitToProvider).setGlobalConcurrency(this.config.provider.maxInFlight);
     this.connection = createRedis(this.config.redis.url, 'worker', 'workers');
     for (const processor of this.processors) {
-      const worker = new Worker(processor.jobName, (job, token) => (this.stopping ? this.handBack(job, token) : this.track(() => processor.process(job as never, token))), {
+      const run = (job: Job, token: string | undefined) => this.track(() => withLogContext(logBindingsOf(processor.jobName, job.data), () => processor.process(job as never, token)));
+      const worker = new Worker(processor.jobName, (job, token) => (this.stopping ? this.handBack(job, token) : run(job, token)), {
         connection: this.connection,
         prefix: this.config.redis.prefix,
         concurrency: processor.concurrency(),

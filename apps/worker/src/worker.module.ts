@@ -16,13 +16,15 @@ import { WebhookDispatcher } from './webhook-dispatcher.service.js';
 import { BatchFeeder } from './batch-feeder.service.js';
 import { BatchesCoreModule } from '../../../libs/batches/src/index.js';
 import { WorkerHost } from './worker-host.service.js';
+import { MetricsModule } from '../../../libs/metrics/src/index.js';
+import { MetricsServer } from './metrics-server.service.js';
 
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, StorageModule, ProviderModule, PipelineModule, BatchesCoreModule],
+      imports: [ConfigModule.forRoot(config), DbModule, QueueModule, StorageModule, ProviderModule, PipelineModule, BatchesCoreModule, MetricsModule],
       providers: [
         SubmitToProviderProcessor,
         StoreOutputsProcessor,
@@ -38,6 +40,7 @@ export class WorkerModule {
         WebhookDispatcher,
         FacadeWebhookDispatcher,
         BatchFeeder,
+        MetricsServer,
       ],
     };
   }

@@ -5,27 +5,37 @@
  */
 import { Injectable } from '@nestjs/common';
 import { createLogger } from '../../config/src/index.js';
-import { BatchRepository, type Batch } from '../../db/src/index.js';
+import { BatchRepository, ConsumerEvents, type Batch } from '../../db/src/index.js';
+import { BatchPresenter } from './batch.presenter.js';
 
 const log = createLogger('batches.completion');
 
 @Injectable()
 export class BatchCompletion {
-  constructor(private readonly batches: BatchRepository) {}
-
-  /** Completes the batch if its last item is terminal; returns the batch when this call completed it. */
-  async checkCompleted(batchId: string): Promise<Batch | null> {
-    const batch = await this.batches.completeIfDone(batchId);
-    if (batch) await this.onCompleted(batch);
-    return batch;
-  }
+  constructor(
+    private readonly batches: BatchRepository,
+    private readonly presenter: BatchPresenter,
+  ) {}
 
   /**
-   * Runs exactly once per completion (per `batch.runNo`: retry-failed re-opens a batch in a new run).
-   * HOOK: the `batch.completed` consumer webhook is emitted here (event id: `${batch.id}.run${batch.runNo}`;
-   * batch.state tells `completed` from `canceled`). Must not throw for a slow receiver: enqueue the delivery.
+   * Completes the batch if its last item is terminal; returns the batch when this call completed it.
+   * Exactly once per completion (per `batch.runNo`: retry-failed re-opens a batch in a new run), in the
+   * completing transaction, the `batch.completed` consumer event is written (dedupe key
+   * `batch.completed:<id>:<run no>`; `data.state` tells `completed` from `canceled`), with the batch's
+   * callback_url as a target. Workers deliver it; a slow receiver never holds this up.
    */
-  async onCompleted(batch: Batch): Promise<void> {
-    log.info({ batchId: batch.id, state: batch.state, runNo: batch.runNo, items: batch.totalItems }, 'batch completed');
+  async checkCompleted(batchId: string): Promise<Batch | null> {
+    const batch = await this.batches.completeIfDone(batchId, async (tx, b) => {
+      const counts = (await this.batches.counts([b.id], tx)).get(b.id)!;
+      await ConsumerEvents.emit(tx, {
+        tenantId: b.tenantId,
+        type: 'batch.completed',
+        data: { ...this.presenter.view(b, counts, null) },
+        callbackUrl: b.callbackUrl,
+        dedupeKey: `batch.completed:${b.id}:${b.runNo}`,
+      });
+    });
+    if (batch) log.info({ batchId: batch.id, state: batch.state, runNo: batch.runNo, items: batch.totalItems }, 'batch completed');
+    return batch;
   }
 }

@@ -4,6 +4,7 @@
  * scripts/s3/radosgw.sh, the self-hosted engine when no ModelsLab key is set).
  */
 import { z } from 'zod';
+import { registerLogSecrets } from './log-scrubber.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -101,6 +102,10 @@ const schema = z
     BATCH_WINDOW: int(1, 100_000).default(200),
     BATCH_FEED_INTERVAL_MS: int(10, 60_000).default(250),
     BATCH_MAX_ROWS: int(1, 1_000_000).default(1_000_000),
+    // Operability: readiness checks, metrics.
+    HEALTH_CHECK_TIMEOUT_MS: int(50, 60_000).default(2000),
+    METRICS_PORT: int(0, 65535).default(9464),
+    METRICS_CACHE_MS: int(0, 600_000).default(5000),
   })
   .superRefine((env, ctx) => {
     if (env.PROVIDER === 'modelslab' && !env.MODELSLAB_API_KEY) {
@@ -113,6 +118,9 @@ const schema = z
       ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'is required when NODE_ENV=production' });
     }
   });
+
+/** Every variable the api and worker read (the deployment files are checked against this list). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
 
 export interface AppConfig {
   env: 'development' | 'production' | 'test';
@@ -159,6 +167,8 @@ export interface AppConfig {
   facade: { webhookIntervalMs: number; webhookTimeoutMs: number; webhookMaxAttempts: number };
   /** Batches: at most `window` items of a batch in the queue at once, fed every `feedIntervalMs`. */
   batches: { window: number; feedIntervalMs: number; maxRows: number };
+  /** /health/ready's per-dependency timeout; the worker's metrics listener (0 = off); how long /metrics reuses Postgres/Redis gauges. */
+  ops: { healthTimeoutMs: number; metricsPort: number; metricsCacheMs: number };
 }
 
 export class ConfigError extends Error {
@@ -182,6 +192,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     .map((k) => k.trim())
     .filter(Boolean);
   if (apiKeys.length === 0) throw new ConfigError(['API_KEYS: must list at least one key']);
+  const password = (url: string) => {
+    try {
+      return decodeURIComponent(new URL(url).password);
+    } catch {
+      return undefined;
+    }
+  };
+  // Never in a log line, whatever a call site passes (the public development key is no secret).
+  registerLogSecrets([e.MODELSLAB_API_KEY, e.ENGINE_API_KEY, e.ADMIN_API_KEY, e.S3_SECRET_ACCESS_KEY, password(e.DATABASE_URL), password(e.REDIS_URL), ...apiKeys.filter((k) => k !== DEV_API_KEY)]);
   return {
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
@@ -239,5 +258,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     facade: { webhookIntervalMs: e.FACADE_WEBHOOK_INTERVAL_MS, webhookTimeoutMs: e.FACADE_WEBHOOK_TIMEOUT_MS, webhookMaxAttempts: e.FACADE_WEBHOOK_MAX_ATTEMPTS },
     batches: { window: e.BATCH_WINDOW, feedIntervalMs: e.BATCH_FEED_INTERVAL_MS, maxRows: e.BATCH_MAX_ROWS },
+    ops: { healthTimeoutMs: e.HEALTH_CHECK_TIMEOUT_MS, metricsPort: e.METRICS_PORT, metricsCacheMs: e.METRICS_CACHE_MS },
   };
 }

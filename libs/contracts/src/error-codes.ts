@@ -31,6 +31,8 @@ export const ApiErrorCode = {
   InvalidCsv: 'invalid_csv',
   LineTooLong: 'line_too_long',
   NotAcceptable: 'not_acceptable',
+  // GET /health/ready when a dependency is down (503)
+  NotReady: 'not_ready',
   Internal: 'internal_error',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];

@@ -23,7 +23,7 @@ export type RemovebgOptions = z.infer<typeof removebgOptionsSchema>;
 const MAX_TRACK_ID = 200;
 const MAX_METADATA_BYTES = 16 * 1024;
 
-const createJobSchema = z
+export const createJobSchema = z
   .object({
     image_url: z.string().optional(),
     image_base64: z.string().optional(),

@@ -14,7 +14,7 @@ const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform
 const integer = z.union([z.int(), z.string().regex(/^\d+$/).transform(Number)]);
 
 /** The documented body; unknown fields are ignored (the provider ignores them too), nulls mean "not given". */
-const submitSchema = z.object({
+export const facadeSubmitSchema = z.object({
   key: z.string().min(1),
   image: z.string().min(1),
   seed: integer.nullish(),
@@ -40,7 +40,7 @@ export interface FacadeSubmit {
 
 /** Validates a removebg_mask body (after the key was checked); the message reads like the provider's. */
 export function parseFacadeSubmit(body: Record<string, unknown>): { ok: true; value: FacadeSubmit } | { ok: false; message: string } {
-  const parsed = submitSchema.safeParse(body);
+  const parsed = facadeSubmitSchema.safeParse(body);
   if (!parsed.success) {
     const i = parsed.error.issues[0]!;
     return { ok: false, message: `The ${i.path.join('.') || 'request'} field is invalid: ${i.message}` };

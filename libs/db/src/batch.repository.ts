@@ -17,7 +17,10 @@ import copyStreams from 'pg-copy-streams';
 import type { BatchFormat, BatchItem, BatchStateName, JobStateName, RejectedRow } from '../../contracts/src/index.js';
 import { JOB_STATES } from '../../contracts/src/index.js';
 import { PrismaService } from './prisma.service.js';
-import type { Batch } from './generated/client.js';
+import { ConsumerEvents } from './consumer-events.js';
+import type { Batch, Prisma } from './generated/client.js';
+
+const CANCEL_CHUNK = 10_000;
 
 export interface NewBatch {
   tenantId: string;
@@ -186,8 +189,8 @@ export class BatchRepository {
   }
 
   /** Items per state for each batch: a grouped COUNT over the (batch_id, state, released_at) index. */
-  async counts(batchIds: string[]): Promise<Map<string, StateCounts>> {
-    const rows = await this.prisma.$queryRaw<{ batchId: string; state: JobStateName; n: number }[]>`
+  async counts(batchIds: string[], runner: Pick<Prisma.TransactionClient, '$queryRaw'> = this.prisma): Promise<Map<string, StateCounts>> {
+    const rows = await runner.$queryRaw<{ batchId: string; state: JobStateName; n: number }[]>`
       SELECT batch_id AS "batchId", state::text AS state, count(*)::int AS n
       FROM jobs WHERE batch_id = ANY(${batchIds}::uuid[]) GROUP BY batch_id, state`;
     const out = new Map(batchIds.map((id) => [id, emptyCounts()]));
@@ -228,9 +231,19 @@ export class BatchRepository {
         UPDATE batches SET state = 'canceled', canceled_at = now(), updated_at = now()
         WHERE id = ${id}::uuid AND tenant_id = ${tenantId} AND state = 'running'`;
       if (n === 0) return null;
-      const canceledItems = await tx.$executeRaw`
-        UPDATE jobs SET state = 'canceled', completed_at = now(), updated_at = now(), error_code = NULL, error_message = NULL
-        WHERE batch_id = ${id}::uuid AND state IN ('queued', 'submitting', 'processing', 'storing')`;
+      // In chunks, each with its items' job.canceled events: memory stays bounded for a million items.
+      let canceledItems = 0;
+      for (;;) {
+        const ids = await tx.$queryRaw<{ id: string }[]>`
+          UPDATE jobs SET state = 'canceled', completed_at = now(), updated_at = now(), error_code = NULL, error_message = NULL
+          WHERE id IN (
+            SELECT id FROM jobs WHERE batch_id = ${id}::uuid AND state IN ('queued', 'submitting', 'processing', 'storing')
+            LIMIT ${CANCEL_CHUNK} FOR UPDATE)
+          RETURNING id`;
+        if (ids.length === 0) break;
+        canceledItems += ids.length;
+        await ConsumerEvents.emitForJobs(tx, ids.map((r) => r.id), 'job.canceled');
+      }
       return { canceledItems };
     }, { timeout: 600_000 });
   }
@@ -302,15 +315,22 @@ export class BatchRepository {
 
   /**
    * Marks the batch complete when no item is left in a non-terminal state: exactly once per run, because
-   * the UPDATE only matches while completed_at IS NULL. Returns the batch when this call completed it.
+   * the UPDATE only matches while completed_at IS NULL. `onCompleted` runs in the same transaction (the
+   * `batch.completed` event is written with the change or not at all). Returns the batch when this call
+   * completed it.
    */
-  async completeIfDone(batchId: string): Promise<Batch | null> {
-    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
-      UPDATE batches SET completed_at = now(), updated_at = now(),
-        state = CASE WHEN state = 'running' THEN 'completed'::"BatchState" ELSE state END
-      WHERE id = ${batchId}::uuid AND completed_at IS NULL
-        AND NOT EXISTS (SELECT 1 FROM jobs WHERE batch_id = ${batchId}::uuid AND state IN ('queued', 'submitting', 'processing', 'storing'))
-      RETURNING id`;
-    return rows.length > 0 ? this.findById(batchId) : null;
+  async completeIfDone(batchId: string, onCompleted?: (tx: Prisma.TransactionClient, batch: Batch) => Promise<void>): Promise<Batch | null> {
+    return this.prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<{ id: string }[]>`
+        UPDATE batches SET completed_at = now(), updated_at = now(),
+          state = CASE WHEN state = 'running' THEN 'completed'::"BatchState" ELSE state END
+        WHERE id = ${batchId}::uuid AND completed_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM jobs WHERE batch_id = ${batchId}::uuid AND state IN ('queued', 'submitting', 'processing', 'storing'))
+        RETURNING id`;
+      if (rows.length === 0) return null;
+      const batch = await tx.batch.findUniqueOrThrow({ where: { id: batchId } });
+      if (onCompleted) await onCompleted(tx, batch);
+      return batch;
+    }, { maxWait: 10_000, timeout: 60_000 });
   }
 }

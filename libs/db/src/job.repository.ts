@@ -94,6 +94,24 @@ export class JobRepository {
     return this.prisma.job.findFirst({ where: { id, tenantId }, include: { outputs: { orderBy: { idx: 'asc' } }, attempts: latestAttempt } });
   }
 
+  /** The tenant's jobs created since `since`, counted per state (the dashboard's tiles). */
+  async stateCountsSince(tenantId: string, since: Date): Promise<Partial<Record<JobStateName, number>>> {
+    const rows = await this.prisma.$queryRaw<{ state: JobStateName; n: number }[]>`
+      SELECT state::text AS state, count(*)::int AS n FROM jobs
+      WHERE tenant_id = ${tenantId} AND created_at >= ${since} GROUP BY state`;
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  }
+
+  /** The tenant's most recently finished jobs in one terminal state, newest first (the dashboard's lists). */
+  recentlyCompleted(tenantId: string, state: 'succeeded' | 'failed' | 'canceled', limit: number): Promise<JobWithOutputs[]> {
+    return this.prisma.job.findMany({
+      where: { tenantId, state, completedAt: { not: null } },
+      orderBy: [{ completedAt: 'desc' }],
+      take: limit,
+      include: { outputs: { orderBy: { idx: 'asc' } }, attempts: latestAttempt },
+    });
+  }
+
   findById(id: string): Promise<Job | null> {
     return this.prisma.job.findUnique({ where: { id } });
   }
@@ -148,21 +166,24 @@ export class JobRepository {
    * Returns null when the job is no longer waiting to be submitted (canceled, already at the provider...).
    */
   async startAttempt(jobId: string, provider: string, webhookToken: string): Promise<JobAttempt | null> {
-    return this.prisma.$transaction(async (tx) => {
-      const moved = await tx.$queryRaw<{ attemptCount: number }[]>`
-        UPDATE jobs SET state = 'submitting', attempt_count = attempt_count + 1, updated_at = now()
+    // One statement (one round trip on the provider-slot hand-off path): the job moves to submitting with its
+    // new attempt as current (the attempt id is drawn first so both rows agree), any attempt still open from a
+    // crashed worker is abandoned, and the attempt row is written - all or nothing.
+    const rows = await this.prisma.$queryRaw<JobAttempt[]>`
+      WITH aid AS (SELECT nextval(pg_get_serial_sequence('job_attempts', 'id')) AS id),
+      moved AS (
+        UPDATE jobs SET state = 'submitting', attempt_count = attempt_count + 1, current_attempt_id = (SELECT id FROM aid), updated_at = now()
         WHERE id = ${jobId}::uuid AND state IN ('queued', 'submitting')
-        RETURNING attempt_count AS "attemptCount"`;
-      if (moved.length === 0) return null;
-      await tx.$executeRaw`
+        RETURNING id, attempt_count, current_attempt_id),
+      abandoned AS (
         UPDATE job_attempts SET state = 'abandoned', resolved_at = now()
-        WHERE job_id = ${jobId}::uuid AND state IN ('submitting', 'processing')`;
-      const attempt = await tx.jobAttempt.create({
-        data: { jobId, attemptNo: moved[0]!.attemptCount, provider, webhookToken },
-      });
-      await tx.$executeRaw`UPDATE jobs SET current_attempt_id = ${attempt.id} WHERE id = ${jobId}::uuid`;
-      return attempt;
-    });
+        WHERE job_id = ${jobId}::uuid AND state IN ('submitting', 'processing') AND EXISTS (SELECT 1 FROM moved))
+      INSERT INTO job_attempts (id, job_id, attempt_no, provider, webhook_token)
+      SELECT current_attempt_id, id, attempt_count, ${provider}, ${webhookToken} FROM moved
+      RETURNING id, job_id AS "jobId", attempt_no AS "attemptNo", provider, provider_request_id AS "providerRequestId",
+        webhook_token AS "webhookToken", state::text AS state, outputs, error_code AS "errorCode", error_message AS "errorMessage",
+        eta_at AS "etaAt", created_at AS "createdAt", resolved_at AS "resolvedAt"`;
+    return rows[0] ?? null;
   }
 
   /**

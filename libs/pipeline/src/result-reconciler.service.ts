@@ -18,13 +18,13 @@ export class ResultReconciler {
 
   async apply(attemptId: bigint | null, result: ProviderResult | null, source: 'submit' | 'poll' | 'webhook', payload: unknown): Promise<AppliedResult> {
     const applied = await this.jobs.applyProviderResult(attemptId, result, source, payload);
-    if (applied.storeJob) {
-      const { jobId, trackId, attemptId: aid } = applied.storeJob;
-      await this.queues.enqueue(JobName.StoreOutputs, { jobId, trackId, attemptId: aid.toString() });
-    }
-    if (attemptId !== null && applied.attemptResolved && source === 'webhook') {
-      await this.events.publishResolved(attemptId);
-    }
+    // Both after the commit, side by side: the worker holding the slot is woken without waiting for the
+    // store step's enqueue (the slot hand-off is on every job's critical path).
+    await Promise.all([
+      applied.storeJob &&
+        this.queues.enqueue(JobName.StoreOutputs, { jobId: applied.storeJob.jobId, trackId: applied.storeJob.trackId, attemptId: applied.storeJob.attemptId.toString() }),
+      attemptId !== null && applied.attemptResolved && source === 'webhook' && this.events.publishResolved(attemptId),
+    ]);
     return applied;
   }
 }

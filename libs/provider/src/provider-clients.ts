@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../config/src/index.js';
+import { PipelineMetrics } from '../../metrics/src/index.js';
 import { JobErrorCode } from '../../contracts/src/index.js';
 import { ModelslabClient } from './modelslab.client.js';
 import { PermanentProviderError, RetryableProviderError } from './provider-errors.js';
@@ -13,10 +14,12 @@ export class ProviderClients {
   readonly primary: ModelslabClient;
   readonly fallback: ModelslabClient | undefined;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(@Inject(APP_CONFIG) config: AppConfig, metrics: PipelineMetrics) {
     const p = config.provider;
-    this.primary = new ModelslabClient(p.kind, p.baseUrl, p.apiKey, p.timeoutMs);
-    this.fallback = p.fallback ? new ModelslabClient(`${p.fallback.kind}-fallback`, p.fallback.baseUrl, p.fallback.apiKey, p.timeoutMs) : undefined;
+    const count = (provider: string) => (operation: 'submit' | 'fetch', answer: string) => metrics.providerAnswers.inc({ provider, operation, class: answer });
+    this.primary = new ModelslabClient(p.kind, p.baseUrl, p.apiKey, p.timeoutMs, count(p.kind));
+    const fallbackName = p.fallback ? `${p.fallback.kind}-fallback` : '';
+    this.fallback = p.fallback ? new ModelslabClient(fallbackName, p.fallback.baseUrl, p.fallback.apiKey, p.timeoutMs, count(fallbackName)) : undefined;
   }
 
   /** The client an attempt was sent through. */

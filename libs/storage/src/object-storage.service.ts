@@ -18,6 +18,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { APP_CONFIG, type AppConfig } from '../../config/src/index.js';
+import { PipelineMetrics } from '../../metrics/src/index.js';
 
 export class ObjectTooLargeError extends Error {
   override readonly name = 'ObjectTooLargeError';
@@ -33,7 +34,7 @@ export interface StoredObject {
   contentType: string;
 }
 
-export function createS3Client(s3: AppConfig['s3'], endpoint = s3.endpoint): S3Client {
+export function createS3Client(s3: AppConfig['s3'], endpoint = s3.endpoint, maxAttempts = 3): S3Client {
   return new S3Client({
     endpoint,
     region: s3.region,
@@ -41,7 +42,7 @@ export function createS3Client(s3: AppConfig['s3'], endpoint = s3.endpoint): S3C
     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 3,
+    maxAttempts,
   });
 }
 
@@ -53,7 +54,10 @@ export class ObjectStorage implements OnApplicationShutdown {
   readonly bucket: string;
   private readonly presignTtl: number;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: PipelineMetrics,
+  ) {
     this.client = createS3Client(config.s3);
     this.presigner = config.s3.publicEndpoint === config.s3.endpoint ? this.client : createS3Client(config.s3, config.s3.publicEndpoint);
     this.bucket = config.s3.bucket;
@@ -108,6 +112,7 @@ export class ObjectStorage implements OnApplicationShutdown {
       throw err;
     }
     await uploading;
+    this.metrics.s3BytesWritten.inc(bytes);
     return { key, sha256: hash.digest('hex'), bytes, contentType };
   }
 

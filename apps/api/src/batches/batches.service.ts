@@ -19,13 +19,12 @@ import {
   type JobStateName,
   type RejectedRow,
 } from '../../../../libs/contracts/src/index.js';
-import { BatchCompletion } from '../../../../libs/batches/src/index.js';
+import { BatchCompletion, BatchPresenter } from '../../../../libs/batches/src/index.js';
 import { BatchRepository, type Batch, type ResultRow } from '../../../../libs/db/src/index.js';
 import { ObjectStorage } from '../../../../libs/storage/src/index.js';
 import { ApiError } from '../errors/api-error.js';
 import { encodeCursor } from '../jobs/jobs.service.js';
 import type { RawRow } from './batch-body.js';
-import { BatchPresenter } from './batch.presenter.js';
 
 const log = createLogger('api.batches');
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -55,7 +55,7 @@ export function deliveryView(d: DeliveryWithDetails) {
     webhook_id: d.eventId,
     event_type: d.event.type,
     job_id: d.jobId,
-    target: d.target === 'callback' ? 'callback_url' : 'endpoint',
+    target: d.target === 'callback' ? ('callback_url' as const) : ('endpoint' as const),
     endpoint_id: d.endpointId,
     url: d.url,
     status: d.status,

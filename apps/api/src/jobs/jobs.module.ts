@@ -17,6 +17,6 @@ import { JobsService } from './jobs.service.js';
   ],
   controllers: [JobsController],
   providers: [JobsService, JobPresenter],
-  exports: [JobsService],
+  exports: [JobsService, JobPresenter],
 })
 export class JobsModule {}

@@ -1,12 +1,16 @@
 /** `maskflow keys create|list|revoke`: managed API keys, straight against Postgres (like the admin API). */
 import { parseArgs } from 'node:util';
-import { ApiKeyRepository, PrismaService, migrateDeploy } from '../../../../libs/db/src/index.js';
+import type { ApiKeyRepository } from '../../../../libs/db/src/index.js';
 import { presentApiKey } from '../../../api/src/access/api-key.presenter.js';
-import { createApiKeySchema } from '../../../api/src/access/create-api-key.schema.js';
 import { EXIT, UsageError, type CliCommand, type CliContext } from '../command.js';
+
+// Prisma and the database code load only when a keys command runs, so every other command starts fast.
+const db = () => import('../../../../libs/db/src/index.js');
+const createApiKeySchema = async () => (await import('../../../api/src/access/create-api-key.schema.js')).createApiKeySchema;
 
 async function withKeys<T>(ctx: CliContext, run: (keys: ApiKeyRepository) => Promise<T>): Promise<T> {
   const config = ctx.config();
+  const { ApiKeyRepository, PrismaService, migrateDeploy } = await db();
   if (config.migrateOnStart) await migrateDeploy(config.databaseUrl);
   const prisma = new PrismaService(config);
   try {
@@ -35,7 +39,7 @@ export const keysCreate: CliCommand = {
   async run(args, ctx) {
     const { values } = parse(args, { name: { type: 'string' }, tenant: { type: 'string' }, 'rate-limit': { type: 'string' } });
     const rateLimit = values['rate-limit'] === undefined ? undefined : Number(values['rate-limit']);
-    const input = createApiKeySchema.safeParse({ name: values.name, tenant: values.tenant, ...(rateLimit === undefined ? {} : { rate_limit: rateLimit }) });
+    const input = (await createApiKeySchema()).safeParse({ name: values.name, tenant: values.tenant, ...(rateLimit === undefined ? {} : { rate_limit: rateLimit }) });
     if (!input.success) throw new UsageError(input.error.issues.map((i) => `--${String(i.path[0] ?? '').replace('_', '-')}: ${i.message}`).join('; '));
     const { record, key } = await withKeys(ctx, (keys) => keys.create({ tenantId: input.data.tenant, name: input.data.name, rateLimit: input.data.rate_limit }));
     if (values.json) {

@@ -11,6 +11,7 @@ import type { Job } from 'bullmq';
 import { APP_CONFIG, createLogger, redactUrl, type AppConfig } from '../../../../libs/config/src/index.js';
 import { JobName, type DeliverWebhookPayload, type WebhookBody, type WebhookEventType } from '../../../../libs/contracts/src/index.js';
 import { JobRepository, WebhookRepository, type AttemptOutcome, type ClaimedDelivery } from '../../../../libs/db/src/index.js';
+import { PipelineMetrics } from '../../../../libs/metrics/src/index.js';
 import { QueueService } from '../../../../libs/queue/src/index.js';
 import { generateWebhookSecret, retryDelayMs, sendWebhook, signWebhook, type SendResult } from '../../../../libs/webhooks/src/index.js';
 import { JobPresenter } from '../../../api/src/jobs/job.presenter.js';
@@ -33,6 +34,7 @@ export class DeliverWebhookProcessor implements JobProcessor<JobName.DeliverWebh
     private readonly jobs: JobRepository,
     private readonly presenter: JobPresenter,
     private readonly queues: QueueService,
+    private readonly metrics: PipelineMetrics,
   ) {}
 
   concurrency(): number {
@@ -47,6 +49,7 @@ export class DeliverWebhookProcessor implements JobProcessor<JobName.DeliverWebh
     if (!d) return 'skipped (not due, already attempted or no longer pending)';
     if (d.endpoint && (d.endpoint.disabledAt || d.endpoint.deletedAt)) {
       await this.webhooks.cancelClaimed(d.id, attemptNo, d.endpoint.deletedAt ? 'endpoint deleted' : 'endpoint disabled');
+      this.metrics.webhookDeliveries.inc({ outcome: 'canceled' });
       return 'canceled (endpoint disabled)';
     }
     const timestamp = Math.floor(Date.now() / 1000);
@@ -70,6 +73,7 @@ export class DeliverWebhookProcessor implements JobProcessor<JobName.DeliverWebh
       outcome = delayMs === null ? { kind: 'exhausted' } : { kind: 'retry', nextAttemptAt: new Date(Date.now() + delayMs) };
     }
     await this.webhooks.recordAttempt(d, attemptNo, { ...result, webhookTimestamp: timestamp }, outcome);
+    this.metrics.webhookDeliveries.inc({ outcome: outcome.kind });
     const ctx = { deliveryId, eventId: d.event.id, type: d.event.type, jobId: d.jobId, url: redactUrl(d.url), attemptNo, status: code, ms: result.durationMs };
     if (outcome.kind === 'delivered') log.info(ctx, 'webhook delivered');
     else log.warn({ ...ctx, error: result.error, outcome: outcome.kind, retryInMs: delayMs }, 'webhook attempt failed');

@@ -9,6 +9,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { APP_CONFIG, createLogger, redactUrl, type AppConfig } from '../../../../libs/config/src/index.js';
 import { JobErrorCode, JobName, decodeBase64Image, type StoreOutputsPayload } from '../../../../libs/contracts/src/index.js';
 import { JobRepository } from '../../../../libs/db/src/index.js';
+import { PipelineMetrics } from '../../../../libs/metrics/src/index.js';
 import { ObjectStorage, ObjectTooLargeError, type StoredObject } from '../../../../libs/storage/src/index.js';
 import type { JobProcessor } from './job-processor.js';
 
@@ -31,6 +32,7 @@ export class StoreOutputsProcessor implements JobProcessor<JobName.StoreOutputs>
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly jobs: JobRepository,
     private readonly storage: ObjectStorage,
+    private readonly metrics: PipelineMetrics,
   ) {}
 
   concurrency(): number {
@@ -42,6 +44,7 @@ export class StoreOutputsProcessor implements JobProcessor<JobName.StoreOutputs>
     const attemptId = BigInt(job.data.attemptId);
     const row = await this.jobs.findById(jobId);
     if (!row || row.state !== 'storing' || row.currentAttempt !== attemptId) return `skipped (${row?.state ?? 'missing'})`;
+    const started = Date.now();
     const attempt = await this.jobs.findAttempt(attemptId);
     const outputs = attempt?.outputs;
     try {
@@ -61,6 +64,10 @@ export class StoreOutputsProcessor implements JobProcessor<JobName.StoreOutputs>
         await this.jobs.saveOutput({ jobId, idx, s3Key: key, sha256: stored.sha256, bytes: stored.bytes, contentType: stored.contentType });
       }
       const done = await this.jobs.markSucceeded(jobId, attemptId);
+      if (done) {
+        this.metrics.observeStage('store', started);
+        this.metrics.observeStage('end_to_end', row.createdAt);
+      }
       log.info({ jobId, trackId, outputs: outputs.length, done }, 'outputs stored');
       return done ? 'succeeded' : 'stored (job moved on meanwhile)';
     } catch (err) {

@@ -11,6 +11,7 @@ import { JobErrorCode, JobName, type SubmitToProviderPayload } from '../../../..
 import { JobRepository, type Job as JobRow, type JobAttempt } from '../../../../libs/db/src/index.js';
 import { ResultReconciler } from '../../../../libs/pipeline/src/index.js';
 import { PermanentProviderError, ProviderClients, RetryableProviderError, type ModelslabClient } from '../../../../libs/provider/src/index.js';
+import { PipelineMetrics } from '../../../../libs/metrics/src/index.js';
 import { AttemptEvents, ProviderSlots, QueueService } from '../../../../libs/queue/src/index.js';
 import { ObjectStorage } from '../../../../libs/storage/src/index.js';
 import type { JobProcessor } from './job-processor.js';
@@ -46,6 +47,7 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
     private readonly storage: ObjectStorage,
     private readonly slots: ProviderSlots,
     private readonly queues: QueueService,
+    private readonly metrics: PipelineMetrics,
   ) {}
 
   concurrency(): number {
@@ -121,9 +123,12 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
         const client = await this.chooseProvider(row.id);
         attempt = await this.jobs.startAttempt(row.id, client.name, randomBytes(24).toString('base64url'));
         if (!attempt) return 'skipped (no longer queued)';
+        // Since the job last entered `queued` (created, released from its batch, or requeued after a failure).
+        if (row.state === 'queued') this.metrics.observeStage('queued', row.updatedAt, attempt.createdAt.getTime());
         await this.submit(row, attempt, client);
       }
       await this.awaitResult(attempt!);
+      this.metrics.observeStage('provider', attempt!.createdAt);
       return 'resolved';
     } catch (err) {
       if (err instanceof HandBack) {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { BatchCounts, BatchFormat, BatchStateName, BatchView, RemovebgOptions } from '../../../../libs/contracts/src/index.js';
-import { JOB_STATES, TERMINAL_STATES } from '../../../../libs/contracts/src/index.js';
-import { BatchRepository, type Batch, type StateCounts } from '../../../../libs/db/src/index.js';
+import type { BatchCounts, BatchFormat, BatchStateName, BatchView, RemovebgOptions } from '../../contracts/src/index.js';
+import { JOB_STATES, TERMINAL_STATES } from '../../contracts/src/index.js';
+import { BatchRepository, type Batch, type StateCounts } from '../../db/src/index.js';
 
 const THROUGHPUT_WINDOW_S = 60;
 
@@ -21,7 +21,8 @@ export class BatchPresenter {
     return batches.map((b) => this.view(b, counts.get(b.id)!, null));
   }
 
-  private view(batch: Batch, byState: StateCounts, perMinute: number | null): BatchView {
+  /** The view of a batch from counts the caller already has (e.g. read in the completing transaction). */
+  view(batch: Batch, byState: StateCounts, perMinute: number | null): BatchView {
     const total = JOB_STATES.reduce((n, s) => n + byState[s], 0);
     const done = TERMINAL_STATES.reduce((n, s) => n + byState[s], 0);
     const remaining = total - done;

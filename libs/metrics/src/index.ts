@@ -1,0 +1,2 @@
+export * from './pipeline-metrics.js';
+export * from './metrics.module.js';
