@@ -6,6 +6,8 @@
 #   scripts/s3/radosgw.sh start    # idempotent; prints the endpoint
 #   scripts/s3/radosgw.sh status   # exit 0 if the gateway answers with our creds
 #   scripts/s3/radosgw.sh stop     # kill the daemons and remove S3_TEST_DIR
+#   scripts/s3/radosgw.sh gateway-stop    # kill only radosgw (an S3 outage; the stored objects are kept)
+#   scripts/s3/radosgw.sh gateway-start   # start radosgw again on a cluster started with `start`
 #
 # Env (defaults):
 #   S3_TEST_PORT=7480                       S3 endpoint http://127.0.0.1:$S3_TEST_PORT
@@ -376,6 +378,28 @@ do_status() {
   return $rc
 }
 
+do_gateway_stop() {
+  local p i
+  p=$(cat "$DIR/run/client.rgw.gw.pid" 2>/dev/null || true)
+  if pid_alive "$p"; then
+    kill -KILL "$p" 2>/dev/null || true
+    for i in $(seq 1 100); do pid_alive "$p" || break; sleep 0.05; done
+  fi
+  log "gateway stopped${p:+ (pid $p)}; the cluster and its objects are kept"
+}
+
+do_gateway_start() {
+  [ -f "$CONF" ] || fail "no cluster in $DIR: run start first"
+  if [ "$(http_code /)" != 000 ]; then log "gateway already answering on $ENDPOINT"; return 0; fi
+  radosgw "${CEPH_ARGS_COMMON[@]}" -n client.rgw.gw >>"$DIR/setup.log" 2>&1 9>&- || fail "radosgw failed to start" setup client.rgw.gw
+  local deadline=$(( $(date +%s) + START_TIMEOUT ))
+  until [ "$(http_code /)" != 000 ]; do
+    [ "$(date +%s)" -ge "$deadline" ] && fail "S3 endpoint $ENDPOINT did not answer within ${START_TIMEOUT}s" client.rgw.gw
+    sleep 0.05
+  done
+  log "gateway started on $ENDPOINT"
+}
+
 # Serialize start/stop on the same S3_TEST_DIR (e.g. parallel test runners).
 # The lock file lives next to the dir, which stop removes.
 lock() {
@@ -385,12 +409,14 @@ lock() {
 }
 
 case "${1:-}" in
-  start|stop|restart) lock ;;
+  start|stop|restart|gateway-stop|gateway-start) lock ;;
 esac
 case "${1:-}" in
   start) do_start ;;
   stop) do_stop ;;
   status) do_status ;;
   restart) do_stop; do_start ;;
-  *) echo "usage: $0 start|stop|status|restart" >&2; exit 2 ;;
+  gateway-stop) do_gateway_stop ;;
+  gateway-start) do_gateway_start ;;
+  *) echo "usage: $0 start|stop|status|restart|gateway-stop|gateway-start" >&2; exit 2 ;;
 esac

@@ -23,7 +23,11 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 
-export type WebhookMode = 'once' | 'twice' | 'never' | 'late';
+/**
+ * once/twice/never/late as named; 'stale' (addition): the result webhook, then `webhookDelayMs` later a stale
+ * `processing` webhook for the same request (out of order, as a provider retrying an old call would send it).
+ */
+export type WebhookMode = 'once' | 'twice' | 'never' | 'late' | 'stale';
 
 export interface Behaviour {
   /** 'success': answer synchronously after the work; 'processing': answer at once, result by webhook/poll. */
@@ -54,6 +58,18 @@ export interface Behaviour {
   mangled?: 'submit' | 'result';
   /** Output links to report instead of the emulator's own (e.g. a private address, for SSRF tests). */
   outputLinks?: string[];
+  /**
+   * Addition (chaos): the submit is never answered and no work is done (a hung provider); the connection is
+   * held until the client gives up or the emulator closes. Not counted in flight.
+   */
+  hang?: boolean;
+  /** Addition (chaos): a 429 burst - answer 429 with this `retry_after` (seconds) whatever the concurrency. */
+  rateLimitRetryAfter?: number;
+  /**
+   * Addition (chaos): delay the `processing` submit answer by this much while the job runs, so the webhook
+   * (and a poll) can arrive before the answer (out of order).
+   */
+  answerDelayMs?: number;
 }
 
 export interface EmulatorOptions {
@@ -80,7 +96,7 @@ export interface EmulatorOptions {
 }
 
 /** How a submit was answered (addition to the agreed API: lets a test tell retries from duplicates). */
-export type SubmitOutcome = 'invalid' | 'unauthorized' | 'rate_limited' | 'forced_error' | 'success' | 'failed' | 'processing';
+export type SubmitOutcome = 'invalid' | 'unauthorized' | 'rate_limited' | 'forced_error' | 'success' | 'failed' | 'processing' | 'hung';
 
 export interface SubmitRecord {
   /** Increasing integer; for an accepted submit it is also the provider request `id`. */
@@ -113,6 +129,8 @@ export interface EmulatorStats {
   webhookFailures: number;
   /** Webhook calls scheduled or under way but not finished (addition: wait for 0 to prove "no more calls"). */
   webhooksPending: number;
+  /** Addition: submits held open without an answer (`hang`). */
+  hung: number;
   /** How often each `track_id` was submitted (every submit; filter `submissions` by outcome for finer counts). */
   submissionsByTrackId: Map<number, number>;
 }
@@ -143,6 +161,8 @@ const BASE_BEHAVIOUR: Behaviour = {
   etaSeconds: 1,
   outputDelayMs: 0,
   useMisspelledMessege: false,
+  hang: false,
+  answerDelayMs: 0,
 };
 
 const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
@@ -408,7 +428,8 @@ export async function startModelslabEmulator(options: EmulatorOptions = {}): Pro
   let inFlight = 0;
   let closed = false;
   let closing: Promise<void> | null = null;
-  const counters = { submissions: 0, rateLimited: 0, errors: 0, fetches: 0, maxInFlight: 0, webhooksSent: 0, webhookFailures: 0, webhooksPending: 0 };
+  const counters = { submissions: 0, rateLimited: 0, errors: 0, fetches: 0, maxInFlight: 0, webhooksSent: 0, webhookFailures: 0, webhooksPending: 0, hung: 0 };
+  const hungResponses = new Set<ServerResponse>();
   let byTrackId = new Map<number, number>();
 
   // Everything that could outlive close(): timers, outgoing requests, running work.
@@ -572,11 +593,16 @@ export async function startModelslabEmulator(options: EmulatorOptions = {}): Pro
     const url = job.params.webhook;
     if (closed || url === null) return;
     const { webhook: mode, webhookDelayMs } = job.behaviour;
-    const delays = mode === 'once' ? [0] : mode === 'twice' ? [0, webhookDelayMs] : mode === 'late' ? [webhookDelayMs] : [];
+    const delays = mode === 'once' || mode === 'stale' ? [0] : mode === 'twice' ? [0, webhookDelayMs] : mode === 'late' ? [webhookDelayMs] : [];
     const payload = JSON.stringify(webhookPayload(job));
     for (const ms of delays) {
       counters.webhooksPending++;
       track(deliverWebhook(url, payload, ms));
+    }
+    if (mode === 'stale') {
+      counters.webhooksPending++;
+      const { output: _o, proxy_links: _p, ...stale } = processingBody(job, 0);
+      track(deliverWebhook(url, JSON.stringify({ ...stale, track_id: job.params.trackId }), webhookDelayMs));
     }
   }
 
@@ -664,6 +690,23 @@ export async function startModelslabEmulator(options: EmulatorOptions = {}): Pro
     }
 
     const behaviour: Behaviour = { ...defaults, ...(decide?.(record) ?? {}) };
+    if (behaviour.rateLimitRetryAfter !== undefined) {
+      return reject('rate_limited', 429, {
+        ...errorBody(`Rate limit exceeded; retry after ${behaviour.rateLimitRetryAfter} seconds.`, behaviour.useMisspelledMessege),
+        retry_after: behaviour.rateLimitRetryAfter,
+      });
+    }
+    if (behaviour.hang) {
+      record.outcome = 'hung';
+      counters.hung++;
+      // Held open until the client gives up (its timeout closes the socket) or close() destroys it.
+      await new Promise<void>((resolve) => {
+        res.once('close', resolve);
+        hungResponses.add(res);
+      });
+      hungResponses.delete(res);
+      return;
+    }
     if (behaviour.error) {
       const { httpStatus, message, bodyStatus200 } = behaviour.error;
       return reject('forced_error', bodyStatus200 ? 200 : httpStatus, errorBody(message, behaviour.useMisspelledMessege));
@@ -702,12 +745,13 @@ export async function startModelslabEmulator(options: EmulatorOptions = {}): Pro
 
     if (behaviour.answer === 'processing') {
       record.outcome = 'processing';
-      sendJson(res, 200, processingBody(job, behaviour.etaSeconds));
       track(
         runJob(job)
           .finally(release)
           .then(() => scheduleWebhooks(job)),
       );
+      if (behaviour.answerDelayMs && behaviour.answerDelayMs > 0) await delay(behaviour.answerDelayMs);
+      sendJson(res, 200, processingBody(job, behaviour.etaSeconds));
       return;
     }
 
@@ -839,7 +883,7 @@ export async function startModelslabEmulator(options: EmulatorOptions = {}): Pro
     },
     resetStats() {
       const pending = counters.webhooksPending;
-      Object.assign(counters, { submissions: 0, rateLimited: 0, errors: 0, fetches: 0, maxInFlight: inFlight, webhooksSent: 0, webhookFailures: 0, webhooksPending: pending });
+      Object.assign(counters, { submissions: 0, rateLimited: 0, errors: 0, fetches: 0, maxInFlight: inFlight, webhooksSent: 0, webhookFailures: 0, webhooksPending: pending, hung: 0 });
       byTrackId = new Map();
     },
     close() {
@@ -851,6 +895,7 @@ export async function startModelslabEmulator(options: EmulatorOptions = {}): Pro
         }
         sleeps.clear();
         for (const r of outgoing) r.destroy(new EmulatorClosedError());
+        for (const r of hungResponses) r.destroy();
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         while (tasks.size > 0) await Promise.allSettled([...tasks]);

@@ -42,6 +42,10 @@ export interface StackOptions {
   workers?: number;
   workerProcesses?: number;
   env?: Record<string, string>;
+  /** LOG_LEVEL of spawned worker processes (default TEST_LOG_LEVEL, else warn). */
+  workerLogLevel?: string;
+  /** Do not report worker processes that the test kills itself (chaos). */
+  quietWorkerExits?: boolean;
 }
 
 export interface Stack {
@@ -101,11 +105,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   let closing = false;
   const spawnWorker = () => {
     const child = spawn(process.execPath, [path.join(root, 'dist/apps/worker/src/main.js')], {
-      env: { ...process.env, ...env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' },
+      env: { ...process.env, ...env, LOG_LEVEL: opts.workerLogLevel ?? process.env.TEST_LOG_LEVEL ?? 'warn' },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     child.once('exit', (code, signal) => {
-      if (!closing) console.error(`worker process ${child.pid} exited unexpectedly (code ${code}, signal ${signal})`);
+      if (!closing && !opts.quietWorkerExits) console.error(`worker process ${child.pid} exited unexpectedly (code ${code}, signal ${signal})`);
     });
     workerChildren.push(child);
     return child;

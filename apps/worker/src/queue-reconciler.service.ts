@@ -38,7 +38,16 @@ export class QueueReconciler implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async reconcile(quietMs: number): Promise<number> {
-    const stale = await this.jobs.findActive(['queued', 'submitting', 'processing', 'storing'], new Date(Date.now() - quietMs), 1000);
+    // Redis may have restarted empty: the provider queue's global concurrency is part of what it lost.
+    await this.queues.queue(JobName.SubmitToProvider).setGlobalConcurrency(this.config.provider.maxInFlight);
+    const now = Date.now();
+    // A job is `submitting` while its submit is on the way (up to PROVIDER_TIMEOUT_MS): re-enqueueing it sooner
+    // would send it to the provider a second time while the first request may still land.
+    const submitQuietMs = Math.max(quietMs, this.config.provider.timeoutMs + 5000);
+    const stale = [
+      ...(await this.jobs.findActive(['queued', 'processing', 'storing'], new Date(now - quietMs), 1000)),
+      ...(await this.jobs.findActive(['submitting'], new Date(now - submitQuietMs), 1000)),
+    ];
     let requeued = 0;
     for (const job of stale) {
       const name = job.state === 'storing' ? JobName.StoreOutputs : JobName.SubmitToProvider;

@@ -4,7 +4,7 @@
  * and on shutdown stops taking jobs, hands waiting jobs back, and lets running steps finish.
  */
 import { Inject, Injectable, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
-import { Worker } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, createLogger, withLogContext, type AppConfig } from '../../../libs/config/src/index.js';
 import { ALL_JOB_NAMES, JobName } from '../../../libs/contracts/src/index.js';
@@ -36,6 +36,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
   private connection: Redis | undefined;
   /** Jobs inside a processor right now (ours, not BullMQ's view, which does not wait for every kind). */
   private active = 0;
+  private stopping = false;
   private idle: (() => void) | undefined;
 
   constructor(
@@ -50,12 +51,13 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     await this.queues.queue(JobName.SubmitToProvider).setGlobalConcurrency(this.config.provider.maxInFlight);
     this.connection = createRedis(this.config.redis.url, 'worker', 'workers');
     for (const processor of this.processors) {
-      const worker = new Worker(processor.jobName, (job, token) => this.track(() => withLogContext(logBindingsOf(processor.jobName, job.data), () => processor.process(job as never, token))), {
+      const run = (job: Job, token: string | undefined) => this.track(() => withLogContext(logBindingsOf(processor.jobName, job.data), () => processor.process(job as never, token)));
+      const worker = new Worker(processor.jobName, (job, token) => (this.stopping ? this.handBack(job, token) : run(job, token)), {
         connection: this.connection,
         prefix: this.config.redis.prefix,
         concurrency: processor.concurrency(),
-        lockDuration: 30_000,
-        stalledInterval: 30_000,
+        lockDuration: this.config.workerLockMs,
+        stalledInterval: this.config.workerLockMs,
         maxStalledCount: 5,
       });
       worker.on('error', (err) => log.error({ err, queue: processor.jobName }, 'worker error'));
@@ -66,6 +68,15 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     }
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
     log.info({ queues: this.processors.map((p) => `${p.jobName}x${p.concurrency()}`), providerSlots: this.config.provider.maxInFlight }, 'worker started');
+  }
+
+  /**
+   * A job BullMQ hands out while we stop (a fetch already under way when the worker paused): given back at
+   * once, untouched, instead of started and cut off by the shutdown.
+   */
+  private async handBack(job: Job, token: string | undefined): Promise<never> {
+    await job.moveToDelayed(Date.now() + 100, token);
+    throw new DelayedError();
   }
 
   private async track<T>(run: () => Promise<T>): Promise<T> {
@@ -83,6 +94,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
    * by BullMQ's stalled-job check to another worker.
    */
   async beforeApplicationShutdown(signal?: string): Promise<void> {
+    this.stopping = true;
     log.info({ signal, active: this.active }, 'worker stopping: no new jobs; handing back jobs waiting at the provider');
     await Promise.all(this.workers.map((w) => w.pause(true)));
     for (const p of this.processors) p.beginShutdown?.();

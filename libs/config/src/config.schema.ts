@@ -83,6 +83,7 @@ const schema = z
     SHUTDOWN_GRACE_MS: int(0, 600_000).default(25_000),
     RECONCILE_INTERVAL_MS: int(100, 86_400_000).default(30_000),
     RECONCILE_QUIET_MS: int(0, 86_400_000).default(60_000),
+    WORKER_LOCK_MS: int(1000, 600_000).default(30_000),
     WEBHOOK_RETRY_SCHEDULE: durationList(DEFAULT_WEBHOOK_RETRY_SCHEDULE),
     WEBHOOK_RETRY_JITTER: z.coerce.number().min(0).max(1).default(0.2),
     WEBHOOK_TIMEOUT_MS: int(100, 25_000).default(10_000),
@@ -159,6 +160,8 @@ export interface AppConfig {
   store: { concurrency: number; maxAttempts: number };
   shutdownGraceMs: number;
   reconcile: { intervalMs: number; quietMs: number };
+  /** A worker's job lock and provider-slot lease: how soon a killed worker's jobs and slots go to another. */
+  workerLockMs: number;
   /** Consumer webhooks: retry delays after each failed attempt (+-jitter), per-attempt timeout, workers. */
   webhooks: { retryScheduleMs: number[]; jitter: number; timeoutMs: number; concurrency: number; dispatchIntervalMs: number; secretGraceSeconds: number };
   access: {
@@ -247,6 +250,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     store: { concurrency: e.STORE_CONCURRENCY, maxAttempts: e.STORE_MAX_ATTEMPTS },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     reconcile: { intervalMs: e.RECONCILE_INTERVAL_MS, quietMs: e.RECONCILE_QUIET_MS },
+    workerLockMs: e.WORKER_LOCK_MS,
     webhooks: {
       retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
       jitter: e.WEBHOOK_RETRY_JITTER,

@@ -16,7 +16,12 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
     // A dropped idle connection (Postgres restart, failover) is replaced on next use; it must not crash us.
-    pool.on('error', (err) => createLogger('db', config.logLevel).warn({ err: err.message }, 'idle database connection lost'));
+    const log = createLogger('db', config.logLevel);
+    pool.on('error', (err) => log.warn({ err: err.message }, 'idle database connection lost'));
+    // A connection dropped while checked out (between a transaction's statements) emits 'error' on the client,
+    // which the pool does not listen to then: without this, pg_terminate_backend or a failover kills the process.
+    // The statement in flight fails on its own; the pool replaces the connection.
+    pool.on('connect', (client) => client.on('error', (err) => log.warn({ err: err.message }, 'database connection lost while in use')));
     super({ adapter: new PrismaPg(pool) });
     this.pool = pool;
   }

@@ -19,6 +19,11 @@ const ACQUIRE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lease = tonumber(ARGV[2])
+local epoch = redis.call('GET', KEYS[4])
+if not epoch then
+  if ARGV[6] == '1' then epoch = now + tonumber(ARGV[7]) else epoch = 0 end
+  redis.call('SET', KEYS[4], epoch)
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
@@ -27,6 +32,7 @@ if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   redis.call('PEXPIRE', KEYS[2], lease * 2)
   return 1
 end
+if tonumber(epoch) > now then return -1 end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return -1 end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then return -2 end
 redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
@@ -43,6 +49,14 @@ redis.call('ZADD', KEYS[2], 'XX', now + tonumber(ARGV[2]), ARGV[1])
 redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2]) * 2)
 return a`;
 
+const RECLAIM = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2]) * 2)
+return 1`;
+
 const RELEASE = `
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -53,13 +67,22 @@ export type SlotAnswer = 'acquired' | 'global_full' | 'tenant_full';
 
 @Injectable()
 export class ProviderSlots {
-  /** How long a slot stays held without renewal (a dead worker's slots come back after this). */
-  leaseMs = SLOT_LEASE_MS;
+  /** How long a slot stays held without renewal (a dead worker's slots come back after this): WORKER_LOCK_MS. */
+  leaseMs: number;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly queues: QueueService,
-  ) {}
+  ) {
+    this.leaseMs = config.workerLockMs ?? SLOT_LEASE_MS;
+    // Redis came back (maybe empty: restarted without persistence): put back every slot this process holds.
+    queues.connection.on('ready', () => void this.reclaimAll());
+  }
+
+  /** Slots this process holds (job id -> tenant), to put back after Redis lost them. */
+  private readonly held = new Map<string, string>();
+  /** Whether this process has seen the slot table: its marker missing afterwards means Redis lost its data. */
+  private seenTable = false;
 
   private keys(tenantId: string): [string, string, string] {
     const p = `${this.config.redis.prefix}:provider-slots`;
@@ -67,15 +90,38 @@ export class ProviderSlots {
     return [`${p}:global`, `${p}:tenant:${t}`, `${p}:waiting:${t}`];
   }
 
-  /** Takes a slot for `jobId` (or renews the one it holds). `queueJobId` leaves the tenant's waiting set. */
+  private get tableKey(): string {
+    return `${this.config.redis.prefix}:provider-slots:since`;
+  }
+
+  /**
+   * Takes a slot for `jobId` (or renews the one it holds). `queueJobId` leaves the tenant's waiting set.
+   * If Redis lost the slot table while jobs were in flight (a restart without persistence), no new slot is
+   * given out for a renewal period, so that every holder has put its slot back first (see reclaimAll()).
+   */
   async acquire(tenantId: string, jobId: string, queueJobId: string): Promise<SlotAnswer> {
-    const r = (await this.queues.connection.eval(ACQUIRE, 3, ...this.keys(tenantId), jobId, this.leaseMs, this.config.provider.maxInFlight, this.config.access.tenantMaxInFlight, queueJobId)) as number;
+    const grace = Math.round(this.leaseMs / 3) + 1000;
+    const r = (await this.queues.connection.eval(ACQUIRE, 4, ...this.keys(tenantId), this.tableKey, jobId, this.leaseMs, this.config.provider.maxInFlight, this.config.access.tenantMaxInFlight, queueJobId, this.seenTable ? '1' : '0', grace)) as number;
+    this.seenTable = true;
+    if (r === 1) this.held.set(jobId, tenantId);
     return r === 1 ? 'acquired' : r === -1 ? 'global_full' : 'tenant_full';
   }
 
   /** Extends the lease; false when it had lapsed (the slot may have gone to another job). */
   async renew(tenantId: string, jobId: string): Promise<boolean> {
     return ((await this.queues.connection.eval(RENEW, 2, ...this.keys(tenantId).slice(0, 2), jobId, this.leaseMs)) as number) === 1;
+  }
+
+  /**
+   * Takes the slot back whatever the count: the job IS in flight at the provider (its lease lapsed while
+   * this process was stalled, or Redis lost the table), so the table must say so.
+   */
+  async reclaim(tenantId: string, jobId: string): Promise<void> {
+    await this.queues.connection.eval(RECLAIM, 2, ...this.keys(tenantId).slice(0, 2), jobId, this.leaseMs);
+  }
+
+  private async reclaimAll(): Promise<void> {
+    for (const [jobId, tenantId] of this.held) await this.reclaim(tenantId, jobId).catch(() => undefined);
   }
 
   /** Remembers a parked job of the tenant, to be promoted when one of the tenant's slots frees. */
@@ -85,6 +131,7 @@ export class ProviderSlots {
 
   /** Frees the slot; returns the tenant's longest-parked queue job id, if any (the caller promotes it). */
   async release(tenantId: string, jobId: string): Promise<string | null> {
+    this.held.delete(jobId);
     return (await this.queues.connection.eval(RELEASE, 3, ...this.keys(tenantId), jobId)) as string | null;
   }
 

@@ -33,7 +33,10 @@ export class QueueService implements OnApplicationShutdown {
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.connection = createRedis(config.redis.url, 'producer', 'queues');
     for (const name of ALL_JOB_NAMES) {
-      this.queues.set(name, new Queue(name, { connection: this.connection, prefix: config.redis.prefix }));
+      const queue = new Queue(name, { connection: this.connection, prefix: config.redis.prefix });
+      // Without a listener BullMQ prints every connection error; the connection itself logs an outage once.
+      queue.on('error', () => undefined);
+      this.queues.set(name, queue);
     }
   }
 

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -47,7 +47,7 @@ export function createS3Client(s3: AppConfig['s3'], endpoint = s3.endpoint, maxA
 }
 
 @Injectable()
-export class ObjectStorage implements OnModuleDestroy {
+export class ObjectStorage implements OnApplicationShutdown {
   readonly client: S3Client;
   /** Signs URLs for clients, who may reach S3 by another address than we do (S3_PUBLIC_ENDPOINT). */
   private readonly presigner: S3Client;
@@ -135,7 +135,8 @@ export class ObjectStorage implements OnModuleDestroy {
     return getSignedUrl(this.presigner, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: ttlSeconds });
   }
 
-  onModuleDestroy(): void {
+  /** After the workers drained (Nest runs onModuleDestroy before beforeApplicationShutdown): in-flight store steps keep their client. */
+  onApplicationShutdown(): void {
     this.client.destroy();
     if (this.presigner !== this.client) this.presigner.destroy();
   }

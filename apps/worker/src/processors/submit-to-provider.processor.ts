@@ -12,7 +12,7 @@ import { JobRepository, type Job as JobRow, type JobAttempt } from '../../../../
 import { ResultReconciler } from '../../../../libs/pipeline/src/index.js';
 import { PermanentProviderError, ProviderClients, RetryableProviderError, type ModelslabClient } from '../../../../libs/provider/src/index.js';
 import { PipelineMetrics } from '../../../../libs/metrics/src/index.js';
-import { AttemptEvents, ProviderSlots, QueueService, SLOT_LEASE_MS } from '../../../../libs/queue/src/index.js';
+import { AttemptEvents, ProviderSlots, QueueService } from '../../../../libs/queue/src/index.js';
 import { ObjectStorage } from '../../../../libs/storage/src/index.js';
 import type { JobProcessor } from './job-processor.js';
 
@@ -62,7 +62,12 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
   async process(job: Job<SubmitToProviderPayload>, token: string | undefined): Promise<string> {
     const { jobId, trackId } = job.data;
     const row = await this.jobs.findById(jobId);
-    if (!row || !(AT_PROVIDER as readonly string[]).includes(row.state)) return `skipped (${row?.state ?? 'missing'})`;
+    if (!row) return 'skipped (missing)';
+    if (!(AT_PROVIDER as readonly string[]).includes(row.state)) {
+      // A worker that died holding this job's slot cannot free it: the job has moved on, so free it here.
+      await this.releaseSlot(row.tenantId, row.id);
+      return `skipped (${row.state})`;
+    }
     // A provider slot within the global limit and the tenant's share, or wait in the delayed set.
     const slot = await this.slots.acquire(row.tenantId, row.id, job.id!);
     if (slot !== 'acquired') {
@@ -72,11 +77,16 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
       throw new DelayedError();
     }
     const renew = setInterval(() => {
-      this.slots.renew(row.tenantId, row.id).then(
-        (held) => held || log.warn({ jobId, trackId }, 'provider slot lease had lapsed'),
-        (err: unknown) => log.warn({ err, jobId }, 'could not renew the provider slot lease'),
-      );
-    }, SLOT_LEASE_MS / 3);
+      this.slots
+        .renew(row.tenantId, row.id)
+        .then(async (held) => {
+          if (held) return;
+          // Still in flight at the provider: take the slot back (its lease lapsed, or Redis lost the table).
+          log.warn({ jobId, trackId }, 'provider slot lease had lapsed; reclaimed');
+          await this.slots.reclaim(row.tenantId, row.id);
+        })
+        .catch((err: unknown) => log.warn({ err, jobId }, 'could not renew the provider slot lease'));
+    }, this.slots.leaseMs / 3);
     let keepSlot = false;
     try {
       return await this.holdingSlot(job, token, row, () => (keepSlot = true));
@@ -198,13 +208,20 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
     const deadline = initial.createdAt.getTime() + this.config.provider.resultTimeoutMs;
     let interval = 1000;
     let nextPoll: number | undefined;
+    let askedAtDeadline = false;
     for (;;) {
       const attempt = await this.jobs.findAttempt(initial.id);
       if (!attempt || RESOLVED.has(attempt.state)) return;
       if (this.shuttingDown) throw new HandBack();
       const now = Date.now();
       if (now >= deadline) {
-        throw new RetryableProviderError(`no result from the provider within ${this.config.provider.resultTimeoutMs} ms`, 'provider_result_timeout');
+        // Past the deadline (a late eta, a wait resumed after an outage): ask the provider once before
+        // giving the attempt up, rather than resubmit work that may be done.
+        if (askedAtDeadline || !attempt.providerRequestId) {
+          throw new RetryableProviderError(`no result from the provider within ${this.config.provider.resultTimeoutMs} ms`, 'provider_result_timeout');
+        }
+        askedAtDeadline = true;
+        nextPoll = now;
       }
       nextPoll ??= Math.max(now, attempt.etaAt?.getTime() ?? now + interval);
       if (now >= nextPoll && attempt.providerRequestId) {
