@@ -6,7 +6,7 @@ import { JobName } from '../../libs/contracts/src/index.js';
 import { QueueService } from '../../libs/queue/src/index.js';
 import { startModelslabEmulator, type ModelslabEmulator } from '../emulator/modelslab-emulator.js';
 import { startImageServer, type ImageServer } from '../support/image-server.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { startStack, truncateAll, type Stack } from '../support/stack.js';
 import { until } from '../support/until.js';
 
 let emulator: ModelslabEmulator;
@@ -15,6 +15,11 @@ let stack: Stack | undefined;
 
 beforeAll(async () => {
   images = await startImageServer();
+});
+// Workers reconcile the whole database: start each test from empty tables, so a job another test file left
+// unfinished is not picked up (and submitted to this test's emulator) here.
+beforeEach(async () => {
+  await truncateAll();
 });
 afterEach(async () => {
   await stack?.close();
