@@ -34,6 +34,11 @@ export async function createApiApp(config: AppConfig): Promise<NestExpressApplic
   app.use(bindRequestLogContext);
   app.useGlobalFilters(new ApiExceptionFilter(logger));
   app.enableShutdownHooks();
+  // Idle keep-alive connections outlive the clients' own (undici: 4 s; load balancers: often 60 s), so no
+  // client reuses a socket at the moment the server closes it.
+  const server = app.getHttpServer();
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   serveOpenApi(app, buildOpenApiDocument(app));
   await app.get(ObjectStorage).ensureBucket();
   return app;

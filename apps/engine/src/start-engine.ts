@@ -50,6 +50,11 @@ export async function startEngine(config: EngineConfig, opts: StartEngineOptions
   });
   app.use(jsonBodyMiddleware(Math.ceil((config.maxInputBytes * 4) / 3) + 64 * 1024));
   app.useGlobalFilters(new ProviderErrorFilter(log));
+  // Idle keep-alive connections outlive the clients' own (undici: 4 s), so a client never reuses a socket
+  // the server is closing at that moment (a "fetch failed" / ECONNRESET when the engine's loop was busy).
+  const server = app.getHttpServer();
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await app.listen(config.port, config.host);
   const address = app.getHttpServer().address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
