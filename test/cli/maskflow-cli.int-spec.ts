@@ -72,6 +72,17 @@ function start(args: string[], env: Record<string, string> = {}): Run {
 const cli = (args: string[], env: Record<string, string> = {}) => start(args, env).done;
 
 /** Submits the emulator accepted since `from` (its log spans the whole file). */
+/**
+ * An interruption test must interrupt: the first `quick` submits take `latencyMs`, every later one is held
+ * for `holdMs`, so a SIGINT sent after the first outputs lands with most items unfinished however loaded the
+ * machine is (the held ones finish by themselves, so a resumed run still completes).
+ */
+function holdAfter(quick: number, latencyMs: number, holdMs = 12_000): void {
+  let seen = 0;
+  emulator.setDefaults({ latencyMs });
+  emulator.setDecide(() => (++seen > quick ? { latencyMs: holdMs } : undefined));
+}
+
 const accepted = (from: number) => emulator.submissions.slice(from).filter((s) => s.outcome === 'processing' || s.outcome === 'success');
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -142,7 +153,7 @@ describe('maskflow submit <folder>', () => {
   });
 
   it('an interrupted run (SIGINT after some progress) exits 130 and the re-run resumes: no file submitted twice, every output present', async () => {
-    emulator.setDefaults({ latencyMs: 400 });
+    holdAfter(3, 400);
     const dir = await makeFolder('big', 12, 20);
     const out = path.join(work, 'out');
     const log = emulator.submissions.length;
@@ -165,6 +176,7 @@ describe('maskflow submit <folder>', () => {
     expect(report(out).interrupted).toBe(true);
     const mtimes = new Map(doneBefore.map((k) => [k, statSync(path.join(out, k)).mtimeMs]));
 
+    emulator.setDecide(undefined);
     emulator.setDefaults({ latencyMs: 20 });
     const resumed = await cli(['submit', dir, '--out', out, '--concurrency', '2']);
     expect(resumed.code).toBe(0);
@@ -285,7 +297,7 @@ describe('maskflow submit <catalog>', () => {
   });
 
   it('an interrupted catalog run resumes on the same batch even when its state file is lost', async () => {
-    emulator.setDefaults({ latencyMs: 300 });
+    holdAfter(3, 300);
     const file = path.join(work, 'catalog.ndjson');
     writeFileSync(file, Array.from({ length: 16 }, (_, i) => JSON.stringify({ image_url: images.imageUrl(`img-${i % 8}.png`), external_id: `p${i}` })).join('\n') + '\n');
     const out = path.join(work, 'out');
@@ -295,6 +307,7 @@ describe('maskflow submit <catalog>', () => {
     first.child.kill('SIGINT');
     expect((await first.done).code).toBe(130);
     rmSync(path.join(out, '.maskflow-state.json'));
+    emulator.setDecide(undefined);
     emulator.setDefaults({ latencyMs: 20 });
     const resumed = await cli(['submit', file, '--out', out]);
     expect(resumed.code).toBe(0);
