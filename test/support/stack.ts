@@ -41,6 +41,8 @@ export interface StackOptions {
   webhooks?: boolean;
   workers?: number;
   workerProcesses?: number;
+  /** Run the api as its own OS process, as deployed (benchmarks: the test process's own load stays apart). */
+  apiProcess?: boolean;
   env?: Record<string, string>;
   /** LOG_LEVEL of spawned worker processes (default TEST_LOG_LEVEL, else warn). */
   workerLogLevel?: string;
@@ -97,8 +99,31 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     ...opts.env,
   };
   const config = loadConfig(env);
-  const api: NestExpressApplication = await createApiApp(config);
-  await api.listen(port, '127.0.0.1');
+  let api: { close(): Promise<void> };
+  if (opts.apiProcess) {
+    const child = spawn(process.execPath, [path.join(root, 'dist/apps/api/src/main.js')], {
+      env: { ...process.env, ...env, LOG_LEVEL: opts.workerLogLevel ?? process.env.TEST_LOG_LEVEL ?? 'warn' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const exitedEarly = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`api process exited (code ${code})`))));
+    await Promise.race([
+      exitedEarly,
+      until(() => fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.ok, () => false), { timeoutMs: 60_000, what: 'the api process to listen' }),
+    ]);
+    exitedEarly.catch(() => undefined);
+    api = {
+      close: async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await gone;
+      },
+    };
+  } else {
+    const app: NestExpressApplication = await createApiApp(config);
+    await app.listen(port, '127.0.0.1');
+    api = app;
+  }
   const workers: INestApplicationContext[] = [];
   for (let i = 0; i < (opts.workers ?? (opts.workerProcesses ? 0 : 1)); i++) workers.push(await createWorkerApp(config));
   const workerChildren: ChildProcess[] = [];

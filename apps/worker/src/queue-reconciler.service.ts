@@ -7,7 +7,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { APP_CONFIG, createLogger, type AppConfig } from '../../../libs/config/src/index.js';
 import { BATCH_ITEM_PRIORITY, JobName } from '../../../libs/contracts/src/index.js';
 import { JobRepository } from '../../../libs/db/src/index.js';
-import { QueueService, bullJobId } from '../../../libs/queue/src/index.js';
+import { QueueService, bullJobId, providerPrefetch } from '../../../libs/queue/src/index.js';
 
 const log = createLogger('worker.reconciler');
 const LIVE_STATES = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
@@ -39,7 +39,7 @@ export class QueueReconciler implements OnApplicationBootstrap, OnApplicationShu
 
   private async reconcile(quietMs: number): Promise<number> {
     // Redis may have restarted empty: the provider queue's global concurrency is part of what it lost.
-    await this.queues.queue(JobName.SubmitToProvider).setGlobalConcurrency(this.config.provider.maxInFlight);
+    await this.queues.queue(JobName.SubmitToProvider).setGlobalConcurrency(this.config.provider.maxInFlight + providerPrefetch(this.config.provider.maxInFlight));
     const now = Date.now();
     // A job is `submitting` while its submit is on the way (up to PROVIDER_TIMEOUT_MS): re-enqueueing it sooner
     // would send it to the provider a second time while the first request may still land.

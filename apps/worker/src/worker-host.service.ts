@@ -8,7 +8,7 @@ import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, createLogger, withLogContext, type AppConfig } from '../../../libs/config/src/index.js';
 import { ALL_JOB_NAMES, JobName } from '../../../libs/contracts/src/index.js';
-import { QueueService, createRedis } from '../../../libs/queue/src/index.js';
+import { QueueService, createRedis, providerPrefetch } from '../../../libs/queue/src/index.js';
 import { JOB_PROCESSORS, type JobProcessor } from './processors/job-processor.js';
 
 const log = createLogger('worker');
@@ -48,7 +48,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.queues.queue(JobName.SubmitToProvider).setGlobalConcurrency(this.config.provider.maxInFlight);
+    await this.queues.queue(JobName.SubmitToProvider).setGlobalConcurrency(this.config.provider.maxInFlight + providerPrefetch(this.config.provider.maxInFlight));
     this.connection = createRedis(this.config.redis.url, 'worker', 'workers');
     for (const processor of this.processors) {
       const run = (job: Job, token: string | undefined) => this.track(() => withLogContext(logBindingsOf(processor.jobName, job.data), () => processor.process(job as never, token)));

@@ -41,6 +41,8 @@ export interface AppliedResult {
   /** Set when this result moved the job to `storing`: the caller enqueues the store step. */
   storeJob?: { jobId: string; trackId: string; attemptId: bigint };
   jobId?: string;
+  /** The job's tenant, set when this result resolved the job's current attempt (its provider slot can go). */
+  tenantId?: string;
   attemptResolved: boolean;
 }
 
@@ -71,9 +73,9 @@ export class JobRepository {
           callbackUrl: job.callbackUrl ?? null,
           metadata: (job.metadata ?? Prisma.DbNull) as Prisma.InputJsonValue,
         },
-        include: { outputs: true },
       });
-      return { job: created, created: true };
+      // A new job has no outputs: no `include` (it would make the insert a four-statement transaction).
+      return { job: { ...created, outputs: [] }, created: true };
     } catch (err) {
       if (job.idempotencyKey && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
         const existing = await this.prisma.job.findUnique({
@@ -192,6 +194,10 @@ export class JobRepository {
    * (submitting -> processing -> succeeded|failed), and the job only follows its *current* attempt.
    */
   async applyProviderResult(attemptId: bigint | null, result: ProviderResult | null, source: string, payload: unknown): Promise<AppliedResult> {
+    if (attemptId !== null && result?.kind === 'success') {
+      const applied = await this.applySuccess(attemptId, result, source, payload);
+      if (applied) return applied;
+    }
     return this.prisma.$transaction(async (tx) => {
       const record = (outcome: string, jobId: string | null) =>
         tx.providerEvent.create({
@@ -238,25 +244,65 @@ export class JobRepository {
         return { outcome: 'duplicate', jobId, attemptResolved: true };
       }
       const moved = succeeded
-        ? await tx.$queryRaw<{ trackId: string }[]>`
+        ? await tx.$queryRaw<{ trackId: string; tenantId: string }[]>`
             UPDATE jobs SET state = 'storing', updated_at = now()
             WHERE id = ${jobId}::uuid AND current_attempt_id = ${attemptId} AND state IN ('submitting', 'processing')
-            RETURNING track_id AS "trackId"`
-        : await tx.$queryRaw<{ trackId: string }[]>`
+            RETURNING track_id AS "trackId", tenant_id AS "tenantId"`
+        : await tx.$queryRaw<{ trackId: string; tenantId: string }[]>`
             UPDATE jobs SET state = 'failed', updated_at = now(), completed_at = now(),
               error_code = ${JobErrorCode.ProviderFailed}, error_message = ${result.message}
             WHERE id = ${jobId}::uuid AND current_attempt_id = ${attemptId} AND state IN ('submitting', 'processing')
-            RETURNING track_id AS "trackId"`;
+            RETURNING track_id AS "trackId", tenant_id AS "tenantId"`;
       if (!succeeded && moved.length > 0) await ConsumerEvents.emitForJob(tx, jobId, 'job.failed');
       const outcome: ResultOutcome = moved.length > 0 ? 'applied' : 'stale';
       await record(outcome, jobId);
       return {
         outcome,
         jobId,
+        ...(moved[0] ? { tenantId: moved[0].tenantId } : {}),
         attemptResolved: true,
         ...(succeeded && moved[0] ? { storeJob: { jobId, trackId: moved[0].trackId, attemptId: attempt.id } } : {}),
       };
     });
+  }
+
+  /**
+   * The success path of applyProviderResult in one statement (one round trip on every job's critical path):
+   * the attempt moves to succeeded if still open, the job follows it to `storing` if it is the current attempt,
+   * and the raw payload is recorded with the outcome. Null when the attempt is unknown (the general path
+   * records that). Concurrent answers for one attempt serialise on its row: the second sees it resolved.
+   */
+  private async applySuccess(attemptId: bigint, result: Extract<ProviderResult, { kind: 'success' }>, source: string, payload: unknown): Promise<AppliedResult | null> {
+    const rows = await this.prisma.$queryRaw<{ jobId: string; trackId: string | null; tenantId: string | null; outcome: string }[]>`
+      WITH cur AS (SELECT job_id FROM job_attempts WHERE id = ${attemptId}),
+      att AS (
+        UPDATE job_attempts SET state = 'succeeded', outputs = ${JSON.stringify(result.outputs)}::jsonb, error_code = NULL, error_message = NULL,
+          provider_request_id = COALESCE(provider_request_id, ${result.requestId}::text), resolved_at = now()
+        WHERE id = ${attemptId} AND state IN ('submitting', 'processing')
+        RETURNING id, job_id),
+      moved AS (
+        UPDATE jobs SET state = 'storing', updated_at = now()
+        FROM att WHERE jobs.id = att.job_id AND jobs.current_attempt_id = att.id AND jobs.state IN ('submitting', 'processing')
+        RETURNING jobs.track_id, jobs.tenant_id),
+      ev AS (
+        INSERT INTO provider_events (source, attempt_id, job_id, provider_request_id, outcome, payload)
+        SELECT ${source}::text, ${attemptId}::bigint, cur.job_id, ${result.requestId}::text,
+          CASE WHEN NOT EXISTS (SELECT 1 FROM att) THEN 'duplicate' WHEN EXISTS (SELECT 1 FROM moved) THEN 'applied' ELSE 'stale' END,
+          ${JSON.stringify(payload ?? null)}::jsonb
+        FROM cur
+        RETURNING outcome)
+      SELECT cur.job_id AS "jobId", moved.track_id AS "trackId", moved.tenant_id AS "tenantId", ev.outcome
+      FROM cur CROSS JOIN ev LEFT JOIN moved ON true`;
+    const row = rows[0];
+    if (!row) return null;
+    const outcome = row.outcome as ResultOutcome;
+    return {
+      outcome,
+      jobId: row.jobId,
+      attemptResolved: true,
+      ...(row.tenantId !== null ? { tenantId: row.tenantId } : {}),
+      ...(row.trackId !== null ? { storeJob: { jobId: row.jobId, trackId: row.trackId, attemptId } } : {}),
+    };
   }
 
   /**

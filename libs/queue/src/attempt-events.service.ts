@@ -1,11 +1,13 @@
 /**
- * "This attempt has its result" notifications over Redis pub/sub, from the webhook receiver (API) to the
- * worker that holds the provider slot for that attempt. A lost message only delays the worker until its
- * next scheduled check of Postgres, which remains the source of truth.
+ * Notifications over Redis pub/sub: "this attempt has its result", from the webhook receiver (API) to the
+ * worker that holds the provider slot for that attempt, and "a provider slot was freed", to the jobs waiting
+ * for one. A lost message only delays a waiter until its next scheduled check (Postgres and the slot table
+ * remain the source of truth).
  */
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../../config/src/index.js';
+import { slotFreedChannel } from './provider-slots.service.js';
 import { createRedis } from './redis-connection.js';
 import { QueueService } from './queue.service.js';
 
@@ -14,12 +16,50 @@ export class AttemptEvents implements OnApplicationShutdown {
   private subscriber: Redis | undefined;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly channel: string;
+  private readonly slotChannel: string;
+  /** Jobs waiting for a provider slot, oldest first: each freed slot wakes one per process. */
+  private readonly slotWaiters: (() => void)[] = [];
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly queues: QueueService,
   ) {
     this.channel = `${config.redis.prefix}:attempt-resolved`;
+    this.slotChannel = slotFreedChannel(config.redis.prefix);
+  }
+
+  /**
+   * Arms a wait for the next freed provider slot *before* the caller tries to take one (so a slot freed in
+   * between is not missed); `wait(ms)` resolves on that announcement, after `ms`, or at shutdown.
+   */
+  async armSlotWait(): Promise<{ wait(ms: number): Promise<void>; cancel(): void }> {
+    await this.ensureSubscribed();
+    let woken = false;
+    let resolveWait: (() => void) | undefined;
+    const wake = () => {
+      woken = true;
+      resolveWait?.();
+    };
+    this.slotWaiters.push(wake);
+    const cancel = () => {
+      const i = this.slotWaiters.indexOf(wake);
+      if (i >= 0) this.slotWaiters.splice(i, 1);
+    };
+    return {
+      cancel,
+      wait: (ms) =>
+        new Promise<void>((resolve) => {
+          if (woken) return resolve();
+          const timer = setTimeout(() => {
+            cancel();
+            resolve();
+          }, Math.max(0, ms));
+          resolveWait = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        }),
+    };
   }
 
   async publishResolved(attemptId: bigint): Promise<void> {
@@ -47,17 +87,22 @@ export class AttemptEvents implements OnApplicationShutdown {
   /** Wakes every waiter now (shutdown). */
   wakeAll(): void {
     for (const set of this.waiters.values()) for (const done of [...set]) done();
+    for (const wake of this.slotWaiters.splice(0)) wake();
   }
 
   private async ensureSubscribed(): Promise<void> {
     if (this.subscriber) return;
     const sub = createRedis(this.config.redis.url, 'subscriber', 'attempt-events');
     this.subscriber = sub;
-    sub.on('message', (_channel: string, message: string) => {
+    sub.on('message', (channel: string, message: string) => {
+      if (channel === this.slotChannel) {
+        this.slotWaiters.shift()?.();
+        return;
+      }
       const set = this.waiters.get(message);
       if (set) for (const done of [...set]) done();
     });
-    await sub.subscribe(this.channel);
+    await sub.subscribe(this.channel, this.slotChannel);
   }
 
   async onApplicationShutdown(): Promise<void> {

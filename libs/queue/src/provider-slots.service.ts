@@ -10,8 +10,14 @@
  * Every key carries the queue prefix's hash tag, so the script's keys share one Redis Cluster slot.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../../config/src/index.js';
+import { APP_CONFIG, createLogger, type AppConfig } from '../../config/src/index.js';
+import { JobName } from '../../contracts/src/index.js';
 import { QueueService } from './queue.service.js';
+
+const log = createLogger('queue.slots');
+
+/** Where a freed provider slot is announced (pub/sub; the message is the job id that held it). */
+export const slotFreedChannel = (prefix: string): string => `${prefix}:provider-slots:freed`;
 
 export const SLOT_LEASE_MS = 30_000;
 
@@ -58,10 +64,20 @@ redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2]) * 2)
 return 1`;
 
 const RELEASE = `
-redis.call('ZREM', KEYS[1], ARGV[1])
+local removed = redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 local next = redis.call('ZPOPMIN', KEYS[3])
+if removed == 1 then redis.call('PUBLISH', ARGV[2], ARGV[1]) end
 return next[1] or false`;
+
+/**
+ * How many jobs past the plan's concurrency are active, waiting for a slot: when one frees, the next
+ * submit needs no queue round trip and no database read first. Capped so that a large plan does not hold
+ * hundreds of jobs away from other workers.
+ */
+export function providerPrefetch(maxInFlight: number): number {
+  return Math.min(maxInFlight, 8);
+}
 
 export type SlotAnswer = 'acquired' | 'global_full' | 'tenant_full';
 
@@ -129,10 +145,34 @@ export class ProviderSlots {
     await this.queues.connection.zadd(this.keys(tenantId)[2], Date.now(), queueJobId);
   }
 
-  /** Frees the slot; returns the tenant's longest-parked queue job id, if any (the caller promotes it). */
+  /**
+   * Frees the slot (announced on the slot-freed channel, so a job waiting for one takes it at once); returns
+   * the tenant's longest-parked queue job id, if any (the caller promotes it).
+   */
   async release(tenantId: string, jobId: string): Promise<string | null> {
     this.held.delete(jobId);
-    return (await this.queues.connection.eval(RELEASE, 3, ...this.keys(tenantId), jobId)) as string | null;
+    return (await this.queues.connection.eval(RELEASE, 3, ...this.keys(tenantId), jobId, slotFreedChannel(this.config.redis.prefix))) as string | null;
+  }
+
+  /**
+   * Frees the slot and promotes the tenant's longest-parked job, if it is still parked. Called by the worker
+   * when its job is done with the provider, and by whoever records the result (the webhook receiver), so the
+   * next job goes out without waiting for the holder to notice. Failures are logged: a lease lapses anyway.
+   */
+  async releaseAndPromote(tenantId: string, jobId: string): Promise<void> {
+    for (let i = 0; i < 5; i++) {
+      const next = await this.release(tenantId, jobId).catch((err: unknown) => {
+        log.warn({ err, jobId }, 'could not release the provider slot; its lease lapses on its own');
+        return null;
+      });
+      if (!next) return;
+      const parked = await this.queues.queue(JobName.SubmitToProvider).getJob(next);
+      const promoted = await parked?.promote().then(
+        () => true,
+        () => false, // no longer delayed (woke on its own, or gone): try the next one
+      );
+      if (promoted) return;
+    }
   }
 
   /** Slots held now: in total and by one tenant (expired leases not counted). */

@@ -14,6 +14,7 @@ import { QueueService, bullJobId } from '../../../../libs/queue/src/index.js';
 import { ObjectStorage } from '../../../../libs/storage/src/index.js';
 import { ApiError } from '../errors/api-error.js';
 import { JobPresenter } from './job.presenter.js';
+import { concurrencyLimit } from '../../../../libs/common/src/index.js';
 
 const log = createLogger('api.jobs');
 
@@ -51,8 +52,20 @@ function decodeCursor(raw: string): Cursor {
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Job acceptances worked on at once per api process (about the database pool's size). */
+const INTAKE_CONCURRENCY = 16;
+
 @Injectable()
 export class JobsService {
+  /**
+   * Acceptances in progress at once in this process, the rest wait in arrival order. Without a bound, a
+   * burst of thousands of requests advances in lockstep (each holding its turn for the database pool), so the
+   * first job is enqueued only when nearly all are, and every other request on this process (the provider's
+   * webhooks: the slot hand-off) queues behind the whole burst. Bounded, jobs are enqueued as they are
+   * accepted and a webhook waits for a few inserts at most.
+   */
+  private readonly intake = concurrencyLimit(INTAKE_CONCURRENCY);
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly jobs: JobRepository,
@@ -66,6 +79,10 @@ export class JobsService {
    * Idempotency-Key and the same request answers the original job; a different request is refused.
    */
   async create(tenantId: string, input: CreateJobInput, idempotencyKey: string | undefined): Promise<{ view: JobView; replayed: boolean }> {
+    return this.intake.run(() => this.accept(tenantId, input, idempotencyKey));
+  }
+
+  private async accept(tenantId: string, input: CreateJobInput, idempotencyKey: string | undefined): Promise<{ view: JobView; replayed: boolean }> {
     const requestHash = canonicalHash(input);
     if (idempotencyKey) {
       const existing = await this.jobs.findByIdempotencyKey(tenantId, idempotencyKey);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { EXIT, UsageError, type CliCommand } from '../command.js';
 import { ApiRequestRefused, InterruptedError } from '../client/api-errors.js';
 import { CLIENT_FLAGS_HELP, clientFromFlags, intFlag, parseFlags } from '../client/client-flags.js';
-import { concurrencyLimit } from '../submit/concurrency-limit.js';
+import { concurrencyLimit } from '../../../../libs/common/src/index.js';
 import { NameAllocator, outputFileName, safeBaseName } from '../submit/output-names.js';
 import { OutputDownloadError, alreadyDownloaded, downloadOutput } from '../submit/output-downloader.js';
 

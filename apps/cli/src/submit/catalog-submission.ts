@@ -11,7 +11,7 @@ import type { BatchView } from '../../../../libs/contracts/src/index.js';
 import { UsageError } from '../command.js';
 import { ApiRequestRefused, InterruptedError } from '../client/api-errors.js';
 import type { BatchCreated } from '../client/maskflow-api.client.js';
-import { concurrencyLimit } from './concurrency-limit.js';
+import { concurrencyLimit } from '../../../../libs/common/src/index.js';
 import { POLL_INTERVAL_MS, canonicalOptions, pause, sha256Hex, type SubmissionMode, type SubmissionRun, type SubmitSettings } from './submission.js';
 import type { CatalogInput, SkippedInput } from './submit-inputs.js';
 

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { JobView } from '../../../../libs/contracts/src/index.js';
 import { ApiRequestRefused, InterruptedError } from '../client/api-errors.js';
-import { concurrencyLimit } from './concurrency-limit.js';
+import { concurrencyLimit } from '../../../../libs/common/src/index.js';
 import { POLL_INTERVAL_MS, canonicalOptions, pause, sha256Hex, type SubmissionMode, type SubmissionRun, type SubmitSettings } from './submission.js';
 import type { FolderInput } from './submit-inputs.js';
 

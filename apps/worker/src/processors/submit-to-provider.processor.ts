@@ -1,7 +1,8 @@
 /**
- * Holds one provider slot per BullMQ job, from submit until the result arrives (webhook or poll): the queue's
- * global concurrency (PROVIDER_MAX_IN_FLIGHT) is therefore the number of requests in flight at the provider
- * across every worker process. When a slot frees, BullMQ hands the next waiting job out at once.
+ * Holds one provider slot per BullMQ job, from submit until the result arrives (webhook or poll): the slot
+ * table in Redis (PROVIDER_MAX_IN_FLIGHT, see ProviderSlots) bounds the requests in flight at the provider
+ * across every worker process. The queue hands out a few jobs more than that (providerPrefetch()); they wait,
+ * ready, for the next freed slot, which whoever records a result frees at once (webhook receiver included).
  */
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
@@ -12,7 +13,7 @@ import { JobRepository, type Job as JobRow, type JobAttempt } from '../../../../
 import { ResultReconciler } from '../../../../libs/pipeline/src/index.js';
 import { PermanentProviderError, ProviderClients, RetryableProviderError, type ModelslabClient } from '../../../../libs/provider/src/index.js';
 import { PipelineMetrics } from '../../../../libs/metrics/src/index.js';
-import { AttemptEvents, ProviderSlots, QueueService } from '../../../../libs/queue/src/index.js';
+import { AttemptEvents, ProviderSlots, providerPrefetch } from '../../../../libs/queue/src/index.js';
 import { ObjectStorage } from '../../../../libs/storage/src/index.js';
 import type { JobProcessor } from './job-processor.js';
 
@@ -30,8 +31,14 @@ class HandBack extends Error {}
 
 /** How long a job parked for its tenant's share waits at most before trying again (a freed slot wakes it sooner). */
 const TENANT_PARK_MS = 5000;
-/** A job that found every provider slot taken (a lapsed worker's lease, a hand-back in progress). */
-const GLOBAL_PARK_MS = 500;
+/**
+ * Jobs beyond PROVIDER_MAX_IN_FLIGHT that the queue hands out (see providerPrefetch()): they wait for a freed slot,
+ * checking the slot table at least this often (a missed announcement, a lapsed lease)...
+ */
+const SLOT_RECHECK_MS = 1000;
+/** ...and go back to the queue after this long without one, so a stuck wait never pins a job. */
+const SLOT_WAIT_MAX_MS = 60_000;
+
 
 @Injectable()
 export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToProvider> {
@@ -46,12 +53,11 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
     private readonly events: AttemptEvents,
     private readonly storage: ObjectStorage,
     private readonly slots: ProviderSlots,
-    private readonly queues: QueueService,
     private readonly metrics: PipelineMetrics,
   ) {}
 
   concurrency(): number {
-    return this.config.provider.maxInFlight;
+    return this.config.provider.maxInFlight + providerPrefetch(this.config.provider.maxInFlight);
   }
 
   beginShutdown(): void {
@@ -68,10 +74,20 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
       await this.releaseSlot(row.tenantId, row.id);
       return `skipped (${row.state})`;
     }
-    // A provider slot within the global limit and the tenant's share, or wait in the delayed set.
-    const slot = await this.slots.acquire(row.tenantId, row.id, job.id!);
+    // A provider slot within the global limit and the tenant's share. Every slot taken: wait here, ready to
+    // go, and take the next one the moment it is freed (one Redis round trip after the result is recorded).
+    // The tenant at its share: wait in the delayed set (its next freed slot promotes the job).
+    let slot = await this.slots.acquire(row.tenantId, row.id, job.id!);
+    const waitStarted = Date.now();
+    while (slot === 'global_full' && !this.shuttingDown && Date.now() - waitStarted < SLOT_WAIT_MAX_MS) {
+      const armed = await this.events.armSlotWait();
+      slot = await this.slots.acquire(row.tenantId, row.id, job.id!);
+      if (slot === 'global_full') await armed.wait(SLOT_RECHECK_MS);
+      armed.cancel();
+      if (slot === 'global_full') slot = await this.slots.acquire(row.tenantId, row.id, job.id!);
+    }
     if (slot !== 'acquired') {
-      await job.moveToDelayed(Date.now() + (slot === 'tenant_full' ? TENANT_PARK_MS : GLOBAL_PARK_MS), token);
+      await job.moveToDelayed(Date.now() + (slot === 'tenant_full' ? TENANT_PARK_MS : this.shuttingDown ? 200 : 0), token);
       if (slot === 'tenant_full') await this.slots.park(row.tenantId, job.id!);
       log.debug({ jobId, trackId, tenantId: row.tenantId, slot }, 'no provider slot; parked');
       throw new DelayedError();
@@ -81,6 +97,9 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
         .renew(row.tenantId, row.id)
         .then(async (held) => {
           if (held) return;
+          // Freed because the result is in (the webhook receiver frees it at once): nothing to take back.
+          const now = await this.jobs.findById(row.id);
+          if (!now || !(AT_PROVIDER as readonly string[]).includes(now.state)) return;
           // Still in flight at the provider: take the slot back (its lease lapsed, or Redis lost the table).
           log.warn({ jobId, trackId }, 'provider slot lease had lapsed; reclaimed');
           await this.slots.reclaim(row.tenantId, row.id);
@@ -99,19 +118,7 @@ export class SubmitToProviderProcessor implements JobProcessor<JobName.SubmitToP
 
   /** Frees the slot and wakes the tenant's longest-parked job, if it is still parked. */
   private async releaseSlot(tenantId: string, jobId: string): Promise<void> {
-    for (let i = 0; i < 5; i++) {
-      const next = await this.slots.release(tenantId, jobId).catch((err: unknown) => {
-        log.warn({ err, jobId }, 'could not release the provider slot; its lease lapses on its own');
-        return null;
-      });
-      if (!next) return;
-      const parked = await this.queues.queue(JobName.SubmitToProvider).getJob(next);
-      const promoted = await parked?.promote().then(
-        () => true,
-        () => false, // no longer delayed (woke on its own, or gone): try the next one
-      );
-      if (promoted) return;
-    }
+    await this.slots.releaseAndPromote(tenantId, jobId);
   }
 
   private async holdingSlot(job: Job<SubmitToProviderPayload>, token: string | undefined, row: JobRow, onHandBack: () => void): Promise<string> {
