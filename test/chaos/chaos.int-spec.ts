@@ -16,7 +16,7 @@ import { JobName } from '../../libs/contracts/src/index.js';
 import { QueueService, bullJobId } from '../../libs/queue/src/index.js';
 import { startModelslabEmulator, type Behaviour, type ModelslabEmulator } from '../emulator/modelslab-emulator.js';
 import { startImageServer, type ImageServer } from '../support/image-server.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { startStack, truncateAll, type Stack } from '../support/stack.js';
 import { TEST_DATABASE_URL, TEST_S3 } from '../support/test-env.js';
 import { until } from '../support/until.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -67,6 +67,9 @@ let summary: string[] = [];
 let burstUntil = 0;
 
 beforeAll(async () => {
+  // Workers reconcile the whole database: a job another test file left unfinished would be submitted to this
+  // emulator and break the "every submit belongs to one of our attempts" check.
+  await truncateAll();
   [redis, s3, images, receiver] = await Promise.all([startChaosRedis(), startChaosS3(), startImageServer(8), startWebhookReceiver()]);
   const random = mulberry32(SEED);
   // The emulator's own limit is well above ours: if maskflow ever had more in flight, its maximum shows it.

@@ -198,6 +198,10 @@ export class JobRepository {
       const applied = await this.applySuccess(attemptId, result, source, payload);
       if (applied) return applied;
     }
+    if (attemptId !== null && result?.kind === 'processing') {
+      const applied = await this.applyProcessing(attemptId, result, source, payload);
+      if (applied) return applied;
+    }
     return this.prisma.$transaction(async (tx) => {
       const record = (outcome: string, jobId: string | null) =>
         tx.providerEvent.create({
@@ -264,6 +268,35 @@ export class JobRepository {
         ...(succeeded && moved[0] ? { storeJob: { jobId, trackId: moved[0].trackId, attemptId: attempt.id } } : {}),
       };
     });
+  }
+
+  /**
+   * The processing path of applyProviderResult in one statement (every submit answer takes it): the attempt
+   * moves submitting -> processing with its eta and request id, the job follows if it is the current attempt,
+   * and the raw payload is recorded. Null when the attempt is unknown (the general path records that).
+   */
+  private async applyProcessing(attemptId: bigint, result: Extract<ProviderResult, { kind: 'processing' }>, source: string, payload: unknown): Promise<AppliedResult | null> {
+    const eta = result.etaSeconds !== null ? new Date(Date.now() + result.etaSeconds * 1000) : null;
+    const rows = await this.prisma.$queryRaw<{ jobId: string; outcome: string }[]>`
+      WITH cur AS (SELECT job_id FROM job_attempts WHERE id = ${attemptId}),
+      att AS (
+        UPDATE job_attempts SET state = 'processing', eta_at = ${eta}::timestamptz,
+          provider_request_id = COALESCE(provider_request_id, ${result.requestId}::text)
+        WHERE id = ${attemptId} AND state = 'submitting'
+        RETURNING id, job_id),
+      moved AS (
+        UPDATE jobs SET state = 'processing', updated_at = now()
+        FROM att WHERE jobs.id = att.job_id AND jobs.current_attempt_id = att.id AND jobs.state = 'submitting'
+        RETURNING jobs.id),
+      ev AS (
+        INSERT INTO provider_events (source, attempt_id, job_id, provider_request_id, outcome, payload)
+        SELECT ${source}::text, ${attemptId}::bigint, cur.job_id, ${result.requestId}::text,
+          CASE WHEN EXISTS (SELECT 1 FROM att) THEN 'applied' ELSE 'duplicate' END, ${JSON.stringify(payload ?? null)}::jsonb
+        FROM cur
+        RETURNING outcome)
+      SELECT cur.job_id AS "jobId", ev.outcome FROM cur CROSS JOIN ev`;
+    const row = rows[0];
+    return row ? { outcome: row.outcome as ResultOutcome, jobId: row.jobId, attemptResolved: false } : null;
   }
 
   /**

@@ -79,6 +79,13 @@ export function providerPrefetch(maxInFlight: number): number {
   return Math.min(maxInFlight, 8);
 }
 
+const SCRIPT_NAMES = new Map([
+  [ACQUIRE, 'maskflowSlotAcquire'],
+  [RENEW, 'maskflowSlotRenew'],
+  [RECLAIM, 'maskflowSlotReclaim'],
+  [RELEASE, 'maskflowSlotRelease'],
+]);
+
 export type SlotAnswer = 'acquired' | 'global_full' | 'tenant_full';
 
 @Injectable()
@@ -100,6 +107,17 @@ export class ProviderSlots {
   /** Whether this process has seen the slot table: its marker missing afterwards means Redis lost its data. */
   private seenTable = false;
 
+  /**
+   * Runs a slot script by its SHA (ioredis custom commands: EVALSHA, and EVAL again when a restarted Redis
+   * has lost its script cache), so the hand-off path does not send and hash the script text every time.
+   */
+  private script(lua: string, keys: number, ...args: (string | number)[]): Promise<unknown> {
+    const name = SCRIPT_NAMES.get(lua)!;
+    const conn = this.queues.connection as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>> & { defineCommand(n: string, d: { numberOfKeys: number; lua: string }): void };
+    if (typeof conn[name] !== 'function') conn.defineCommand(name, { numberOfKeys: keys, lua });
+    return conn[name]!(...args);
+  }
+
   private keys(tenantId: string): [string, string, string] {
     const p = `${this.config.redis.prefix}:provider-slots`;
     const t = encodeURIComponent(tenantId);
@@ -117,7 +135,7 @@ export class ProviderSlots {
    */
   async acquire(tenantId: string, jobId: string, queueJobId: string): Promise<SlotAnswer> {
     const grace = Math.round(this.leaseMs / 3) + 1000;
-    const r = (await this.queues.connection.eval(ACQUIRE, 4, ...this.keys(tenantId), this.tableKey, jobId, this.leaseMs, this.config.provider.maxInFlight, this.config.access.tenantMaxInFlight, queueJobId, this.seenTable ? '1' : '0', grace)) as number;
+    const r = (await this.script(ACQUIRE, 4, ...this.keys(tenantId), this.tableKey, jobId, this.leaseMs, this.config.provider.maxInFlight, this.config.access.tenantMaxInFlight, queueJobId, this.seenTable ? '1' : '0', grace)) as number;
     this.seenTable = true;
     if (r === 1) this.held.set(jobId, tenantId);
     return r === 1 ? 'acquired' : r === -1 ? 'global_full' : 'tenant_full';
@@ -125,7 +143,7 @@ export class ProviderSlots {
 
   /** Extends the lease; false when it had lapsed (the slot may have gone to another job). */
   async renew(tenantId: string, jobId: string): Promise<boolean> {
-    return ((await this.queues.connection.eval(RENEW, 2, ...this.keys(tenantId).slice(0, 2), jobId, this.leaseMs)) as number) === 1;
+    return ((await this.script(RENEW, 2, ...this.keys(tenantId).slice(0, 2), jobId, this.leaseMs)) as number) === 1;
   }
 
   /**
@@ -133,7 +151,7 @@ export class ProviderSlots {
    * this process was stalled, or Redis lost the table), so the table must say so.
    */
   async reclaim(tenantId: string, jobId: string): Promise<void> {
-    await this.queues.connection.eval(RECLAIM, 2, ...this.keys(tenantId).slice(0, 2), jobId, this.leaseMs);
+    await this.script(RECLAIM, 2, ...this.keys(tenantId).slice(0, 2), jobId, this.leaseMs);
   }
 
   private async reclaimAll(): Promise<void> {
@@ -151,7 +169,7 @@ export class ProviderSlots {
    */
   async release(tenantId: string, jobId: string): Promise<string | null> {
     this.held.delete(jobId);
-    return (await this.queues.connection.eval(RELEASE, 3, ...this.keys(tenantId), jobId, slotFreedChannel(this.config.redis.prefix))) as string | null;
+    return (await this.script(RELEASE, 3, ...this.keys(tenantId), jobId, slotFreedChannel(this.config.redis.prefix))) as string | null;
   }
 
   /**
