@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import { startModelslabEmulator, type ModelslabEmulator } from '../emulator/modelslab-emulator.js';
 import { startImageServer, type ImageServer } from '../support/image-server.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { startStack, truncateAll, type Stack } from '../support/stack.js';
 import { until } from '../support/until.js';
 
 const ADMIN = 'admin-key-0123456789abcdef';
@@ -15,6 +15,9 @@ let images: ImageServer;
 let stack: Stack;
 
 beforeAll(async () => {
+  // The workers reconcile the whole database: start from empty tables, so no job another file left
+  // unfinished is submitted to this file's emulator (its counts are exact).
+  await truncateAll();
   images = await startImageServer();
   emulator = await startModelslabEmulator({ apiKey: 'k', maxInFlight: 4, defaults: { answer: 'processing', latencyMs: 250, webhook: 'once', etaSeconds: 5 } });
   stack = await startStack({ providerUrl: emulator.url, providerKey: 'k', maxInFlight: 4, workers: 2, env: { ADMIN_API_KEY: ADMIN, TENANT_MAX_SHARE: '0.75' } });

@@ -4,7 +4,7 @@
  */
 import { startModelslabEmulator, type ModelslabEmulator } from '../emulator/modelslab-emulator.js';
 import { startImageServer, type ImageServer } from '../support/image-server.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { startStack, truncateAll, type Stack } from '../support/stack.js';
 import { until } from '../support/until.js';
 
 let emulator: ModelslabEmulator | undefined;
@@ -12,6 +12,9 @@ let images: ImageServer;
 let stack: Stack | undefined;
 
 beforeAll(async () => {
+  // The workers reconcile the whole database: start from empty tables, so no job another file left
+  // unfinished is submitted to this file's emulator (its counts are exact).
+  await truncateAll();
   images = await startImageServer();
 });
 afterEach(async () => {
